@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Builds the project's real parts from source once, into a cache outside the repository:
+# Node.js 22 (when the machine's is older), the MinIO server and mc, the Pulumi CLI with our Node.js
+# language host and the dynamic-provider shim. A part whose cache folder is complete is reused, so a
+# second run takes seconds. A failing step stops everything and shows its command and output.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=versions.sh
+source "$root/scripts/toolchain/versions.sh"
+mkdir -p "$WSS_CACHE"
+export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
+
+started=$SECONDS
+steps_total=6
+step_no=0
+elapsed() { local s=$((SECONDS - ${1:-$started})); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# run_logged LOG CMD...: runs a long command, printing progress every 30 s; on failure prints the
+# command and the end of its output, then exits.
+run_logged() {
+  local log="$1"; shift
+  local t0=$SECONDS
+  "$@" >"$log" 2>&1 &
+  local pid=$! next=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if ((SECONDS >= next)); then
+      echo "      ... $(elapsed "$t0") ($(wc -l <"$log") packages built so far)"
+      next=$((next + 30))
+    fi
+  done
+  if ! wait "$pid"; then
+    echo "error: step failed after $(elapsed "$t0"): $*" >&2
+    echo "---- last 40 lines of $log ----" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+}
+
+# step NAME DIR: announces a step; returns 1 (skip) when DIR is already complete.
+step() {
+  step_no=$((step_no + 1))
+  if [ -f "$2/.complete" ]; then
+    echo "[$step_no/$steps_total] $1: cached ($2)"
+    return 1
+  fi
+  echo "[$step_no/$steps_total] $1: building into $2 (total so far $(elapsed))"
+  rm -rf "$2"
+  mkdir -p "$2/bin"
+}
+finish() { date -u +%FT%TZ >"$1/.complete"; }
+
+# on_path_at_version CMD EXPECTED: prints the path of CMD when it is on PATH and its version output
+# contains EXPECTED, so a user's existing binary is used instead of building.
+on_path_at_version() {
+  local bin
+  bin="$(command -v "$1" 2>/dev/null)" || return 1
+  case "$("$bin" --version 2>/dev/null || "$bin" version 2>/dev/null)" in
+    *"$2"*) echo "$bin" ;;
+    *) return 1 ;;
+  esac
+}
+
+# 1. Node.js 22. The npm package node@22 installs its binary from the platform package
+# node-linux-<arch>; we fetch that package directly, which needs no install scripts.
+if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 22 ]; then
+  step_no=$((step_no + 1)); echo "[$step_no/$steps_total] node: the machine's $(node --version) is >= 22, using it"
+elif step "node $NODE_VERSION" "$NODE_DIR"; then
+  case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) echo "error: unsupported CPU $(uname -m)" >&2; exit 1 ;; esac
+  tmp="$(mktemp -d)"
+  run_logged "$tmp/npm-pack.log" npm pack --silent --pack-destination "$tmp" "node-linux-$arch@$NODE_VERSION"
+  tar -xzf "$tmp"/node-linux-*.tgz -C "$tmp"
+  cp "$tmp/package/bin/node" "$NODE_DIR/bin/node"
+  rm -rf "$tmp"
+  "$NODE_DIR/bin/node" --version >/dev/null
+  finish "$NODE_DIR"
+fi
+
+# 2-3. MinIO server and mc: plain `go install` of the pinned module versions (no replace directives).
+minio_commit="${MINIO_MODULE_VERSION##*-}"
+if step "minio $MINIO_MODULE_VERSION" "$MINIO_DIR"; then
+  if existing="$(on_path_at_version minio "$minio_commit")"; then
+    ln -s "$existing" "$MINIO_DIR/bin/minio"; echo "      using $existing"
+  else
+    ts="${MINIO_MODULE_VERSION#v0.0.0-}"; ts="${ts%%-*}"
+    iso="${ts:0:4}-${ts:4:2}-${ts:6:2}T${ts:8:2}:${ts:10:2}:${ts:12:2}Z"
+    pkg=github.com/minio/minio/cmd
+    GOBIN="$MINIO_DIR/bin" run_logged "$MINIO_DIR/build.log" go install -v -trimpath \
+      -ldflags "-s -w -X $pkg.Version=$iso -X $pkg.ReleaseTag=DEVELOPMENT.${iso//:/-} -X $pkg.CommitID=$minio_commit -X $pkg.ShortCommitID=$minio_commit" \
+      "github.com/minio/minio@$MINIO_MODULE_VERSION"
+  fi
+  finish "$MINIO_DIR"
+fi
+
+mc_commit="${MC_MODULE_VERSION##*-}"
+if step "mc $MC_MODULE_VERSION" "$MC_DIR"; then
+  if existing="$(on_path_at_version mc "$mc_commit")"; then
+    ln -s "$existing" "$MC_DIR/bin/mc"; echo "      using $existing"
+  else
+    pkg=github.com/minio/mc/cmd
+    GOBIN="$MC_DIR/bin" run_logged "$MC_DIR/build.log" go install -v -trimpath \
+      -ldflags "-s -w -X $pkg.Version=$MC_MODULE_VERSION -X $pkg.ReleaseTag=DEVELOPMENT.$mc_commit -X $pkg.CommitID=$mc_commit -X $pkg.ShortCommitID=$mc_commit" \
+      "github.com/minio/mc@$MC_MODULE_VERSION"
+  fi
+  finish "$MC_DIR"
+fi
+
+# 4. Pulumi CLI. pkg/v3's go.mod replaces sdk/v3 with ../sdk, which is not in the module zip and
+# which `go install` refuses: build from a writable copy with that replace dropped (it already
+# requires sdk/v3 at the same version). The version is stamped so the Automation API can parse it.
+if step "pulumi CLI $PULUMI_VERSION" "$PULUMI_DIR"; then
+  if existing="$(on_path_at_version pulumi "v$PULUMI_VERSION")"; then
+    ln -s "$existing" "$PULUMI_DIR/bin/pulumi"; echo "      using $existing"
+  else
+    src="$(go mod download -json "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).Dir))')"
+    work="$WSS_CACHE/.work-pulumi-$PULUMI_VERSION"
+    rm -rf "$work"; cp -r "$src" "$work"; chmod -R u+w "$work"
+    (cd "$work" && go mod edit -dropreplace=github.com/pulumi/pulumi/sdk/v3)
+    (cd "$work" && run_logged "$PULUMI_DIR/build.log" go build -v -trimpath -tags osusergo,grpcnotrace \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+      -o "$PULUMI_DIR/bin/pulumi" ./cmd/pulumi)
+    rm -rf "$work"
+  fi
+  finish "$PULUMI_DIR"
+fi
+
+# 5. Our Node.js language host (scripts/toolchain/language-nodejs), rebuilt when its source changes.
+# It sits beside the CLI, where the CLI looks for bundled language hosts.
+step_no=$((step_no + 1))
+host_src="$root/scripts/toolchain/language-nodejs"
+host_key="$PULUMI_VERSION-$(cat "$host_src"/go.mod "$host_src"/go.sum "$host_src"/*.go | sha256sum | cut -c1-16)"
+if [ "$(cat "$PULUMI_DIR/.language-host" 2>/dev/null)" = "$host_key" ]; then
+  echo "[$step_no/$steps_total] pulumi-language-nodejs: cached ($host_key)"
+else
+  echo "[$step_no/$steps_total] pulumi-language-nodejs: building ($host_key)"
+  (cd "$host_src" && GOFLAGS=-mod=readonly run_logged "$PULUMI_DIR/language-host.log" go build -trimpath \
+    -ldflags "-s -w -X main.version=$PULUMI_VERSION" -o "$PULUMI_DIR/bin/pulumi-language-nodejs" .)
+  echo "$host_key" >"$PULUMI_DIR/.language-host"
+fi
+
+# 6. The dynamic-provider shim: the engine runs our components/providers through the plugin
+# `pulumi-resource-pulumi-nodejs`, a small script that the SDK module ships.
+step_no=$((step_no + 1))
+if [ -x "$PULUMI_DIR/bin/pulumi-resource-pulumi-nodejs" ]; then
+  echo "[$step_no/$steps_total] dynamic-provider shim: cached"
+else
+  sdk="$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).Dir))')"
+  install -m 0755 "$sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$PULUMI_DIR/bin/"
+  echo "[$step_no/$steps_total] dynamic-provider shim: installed"
+fi
+
+echo
+echo "toolchain ready in $(elapsed) (cache: $WSS_CACHE)"
+PATH="$NODE_DIR/bin:$PULUMI_DIR/bin:$MINIO_DIR/bin:$MC_DIR/bin:$PATH"
+echo "  node    $(node --version)"
+echo "  pulumi  $(pulumi version)"
+echo "  minio   $(minio --version | head -n 1)"
+echo "  mc      $(mc --version | head -n 1)"

@@ -1,0 +1,22 @@
+# Pins for the real parts the project builds from source, and where they are cached.
+# Sourced by setup.sh and ../with-tools.sh. Each part is cached in a folder named after its version,
+# so a fresh clone (as in CI) reuses what an earlier run built, and a pin change builds anew.
+# Why each pin is what it is: README.md, "Toolchain".
+
+NODE_VERSION=22.23.3
+
+# MinIO is pinned by Go module version (the repository has no semver tags). The proxy serves only
+# the newest revision of github.com/minio/minio (2026-02-12, after the fix for CVE-2025-62506) and
+# of github.com/minio/mc (2025-03-13).
+MINIO_MODULE_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MC_MODULE_VERSION=v0.0.0-20250313080218-cf909e1063a9
+
+# The CLI and our language host share the version of the npm package @pulumi/pulumi (package.json).
+PULUMI_VERSION=3.276.0
+
+WSS_CACHE="${WSS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/workflow-studio-storage}"
+NODE_DIR="$WSS_CACHE/node-$NODE_VERSION"
+MINIO_DIR="$WSS_CACHE/minio-$MINIO_MODULE_VERSION"
+MC_DIR="$WSS_CACHE/mc-$MC_MODULE_VERSION"
+PULUMI_DIR="$WSS_CACHE/pulumi-$PULUMI_VERSION"
+export PULUMI_HOME="$WSS_CACHE/pulumi-home"

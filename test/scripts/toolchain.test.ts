@@ -1,0 +1,45 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = join(__dirname, "..", "..");
+const pins = Object.fromEntries(
+  readFileSync(join(root, "scripts", "toolchain", "versions.sh"), "utf8")
+    .split("\n")
+    .map((line) => /^([A-Z_]+)=([^\s$"]+)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1], m[2]]),
+);
+const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: root, encoding: "utf8" });
+
+describe("toolchain", () => {
+  it("a second setup run is a no-op: every step is cached", () => {
+    const started = Date.now();
+    const out = run("bash", ["scripts/toolchain/setup.sh"]);
+    expect(out).not.toMatch(/building/);
+    expect(out.match(/: (cached|the machine's)/g)?.length).toBe(6);
+    console.log(`second setup run: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  it("the Pulumi CLI is at the version of the npm SDK the project pins", () => {
+    const sdk = JSON.parse(readFileSync(join(root, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8"));
+    expect(pins.PULUMI_VERSION).toBe(sdk.version);
+    expect(run("pulumi", ["version"]).trim()).toBe(`v${pins.PULUMI_VERSION}`);
+  });
+
+  it("MinIO and mc report the pinned commits", () => {
+    const minioCommit = pins.MINIO_MODULE_VERSION?.split("-").at(-1);
+    const mcCommit = pins.MC_MODULE_VERSION?.split("-").at(-1);
+    expect(run("minio", ["--version"])).toContain(minioCommit);
+    expect(run("mc", ["--version"])).toContain(mcCommit);
+  });
+
+  it("node is 22 or newer", () => {
+    expect(Number(process.versions.node.split(".")[0])).toBeGreaterThanOrEqual(22);
+  });
+
+  it("Pulumi never downloads a plugin", () => {
+    expect(process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION).toBe("true");
+  });
+});
