@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as Minio from "minio";
+import {
+  type EnvironmentOptions,
+  type MinioServerInfo,
+  startEnvironment,
+  stopEnvironment,
+} from "../../scripts/local-minio.mts";
+
+/** A MinIO environment of a test file's own: fresh folder, free ports, stopped and deleted by `stop`. */
+export interface TestMinio {
+  dir: string;
+  servers: MinioServerInfo[];
+  server(name: string): MinioServerInfo;
+  client(name: string): Minio.Client;
+  stop(): Promise<void>;
+}
+
+export async function startTestMinio(options: Omit<EnvironmentOptions, "dir" | "basePort"> = {}): Promise<TestMinio> {
+  const dir = mkdtempSync(join(tmpdir(), "wss-minio-"));
+  const servers = await startEnvironment({ ...options, dir, basePort: 0 });
+  const server = (name: string) => {
+    const found = servers.find((s) => s.name === name);
+    if (!found) throw new Error(`no MinIO server named ${name} in this environment`);
+    return found;
+  };
+  return {
+    dir,
+    servers,
+    server,
+    client: (name) => clientFor(server(name)),
+    async stop() {
+      await stopEnvironment({ dir, distributed: options.distributed, purge: true });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function clientFor(server: Pick<MinioServerInfo, "endpoint" | "accessKey" | "secretKey">): Minio.Client {
+  const url = new URL(server.endpoint);
+  return new Minio.Client({
+    endPoint: url.hostname,
+    port: Number(url.port),
+    useSSL: false,
+    accessKey: server.accessKey,
+    secretKey: server.secretKey,
+    region: "us-east-1",
+  });
+}
+
+export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,88 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { environmentStatus, shellExports, startEnvironment, stopServer } from "../../scripts/local-minio.mts";
+import { clientFor, readAll, startTestMinio, type TestMinio } from "../helpers/minio";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("local MinIO environment: hot and cold", () => {
+  let env: TestMinio;
+  beforeAll(async () => {
+    env = await startTestMinio();
+  });
+  afterAll(async () => env?.stop());
+
+  it("starts two servers on loopback with their own ports and random credentials", () => {
+    const [hot, cold] = env.servers;
+    expect(hot?.name).toBe("hot");
+    expect(cold?.name).toBe("cold");
+    expect(hot?.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(hot?.port).not.toBe(cold?.port);
+    expect(hot?.secretKey).not.toBe(cold?.secretKey);
+    expect(hot?.secretKey.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it("serves a put and a get through the minio client", async () => {
+    const client = env.client("hot");
+    await client.makeBucket("roundtrip");
+    await client.putObject("roundtrip", "hello.txt", Buffer.from("hello, hot tier"));
+    const body = await readAll(await client.getObject("roundtrip", "hello.txt"));
+    expect(body.toString()).toBe("hello, hot tier");
+  });
+
+  it("start is idempotent: a second start returns the running servers", async () => {
+    const again = await startEnvironment({ dir: env.dir });
+    expect(again.map((s) => s.pid)).toEqual(env.servers.map((s) => s.pid));
+  });
+
+  it("prints shell exports with the endpoints and credentials", () => {
+    const exports = shellExports(env.servers);
+    expect(exports).toContain(`export WSS_HOT_ENDPOINT='${env.server("hot").endpoint}'`);
+    expect(exports).toContain(`export WSS_COLD_SECRET_KEY='${env.server("cold").secretKey}'`);
+  });
+
+  it("stops cleanly: no process left, no pid file, and a second stop is harmless", async () => {
+    const pids = env.servers.map((s) => s.pid);
+    await stopServer(env.dir, "hot");
+    await stopServer(env.dir, "cold");
+    await stopServer(env.dir, "cold");
+    expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(join(env.dir, "hot", "server.pid"))).toBe(false);
+    expect(environmentStatus({ dir: env.dir }).every((s) => s.pid === 0)).toBe(true);
+  });
+});
+
+describe("local MinIO environment: distributed (4 processes, erasure coded)", () => {
+  let env: TestMinio;
+  beforeAll(async () => {
+    env = await startTestMinio({ distributed: true });
+  });
+  afterAll(async () => env?.stop());
+
+  it("forms one cluster: an object written through one process is read through another", async () => {
+    expect(env.servers.map((s) => s.name)).toEqual(["node1", "node2", "node3", "node4"]);
+    await env.client("node1").makeBucket("cluster");
+    await env.client("node1").putObject("cluster", "a.txt", Buffer.from("written via node1"));
+    const body = await readAll(await env.client("node4").getObject("cluster", "a.txt"));
+    expect(body.toString()).toBe("written via node1");
+  });
+
+  it("accepts writes and serves reads with one of its four processes stopped", async () => {
+    await stopServer(env.dir, "node3");
+    const client = clientFor(env.server("node1"));
+    const payload = Buffer.alloc(3 * 1024 * 1024, 7);
+    await client.putObject("cluster", "after-node-loss.bin", payload);
+    const body = await readAll(await clientFor(env.server("node2")).getObject("cluster", "after-node-loss.bin"));
+    expect(body.equals(payload)).toBe(true);
+    const earlier = await readAll(await client.getObject("cluster", "a.txt"));
+    expect(earlier.toString()).toBe("written via node1");
+  });
+});
