@@ -1,0 +1,285 @@
+// The stack's configuration, validated in one pass. Only index.ts reads config: it hands this module
+// a way to read raw values and gets back a typed, checked configuration, or one error that lists
+// every problem with the key, the bad value and what is allowed, before any resource exists.
+import * as pulumi from "@pulumi/pulumi";
+
+/** Reads a raw config value by its short key (e.g. `transitionDays`) and tells whether it is a secret. */
+export interface ConfigSource {
+  project: string;
+  get(key: string): string | undefined;
+  isSecret(key: string): boolean;
+}
+
+export type Target = "kubernetes" | "external";
+
+/** A MinIO that already runs: how `pulumi up` reaches it and as whom. */
+export interface ExistingMinio {
+  endpoint: string;
+  accessKey: string;
+  secretKey: pulumi.Output<string>;
+}
+
+export interface ColdMinioSettings extends ExistingMinio {
+  /** The cold endpoint as the hot MinIO reaches it (the tier's endpoint). */
+  endpointFromHot: string;
+}
+
+export interface MinioClusterSettings {
+  mode: "standalone" | "distributed";
+  replicas: number;
+  drivesPerPod: number;
+  storageSize: string;
+  storageClass?: string;
+}
+
+export interface StackConfig {
+  target: Target;
+  buckets: { uploads: string; artifacts: string; versioning: boolean; ephemeral: boolean };
+  lifecycle: { tierName: string; transitionDays: number; minObjectSizeBytes: number };
+  api: {
+    presignDefaultSeconds: number;
+    presignMaxSeconds: number;
+    maxUploadBytes: number;
+    /** Given keys (comma-separated secret), or undefined to generate them. */
+    apiKeys?: pulumi.Output<string>;
+    replicas: number;
+    image?: string;
+    nodeImage: string;
+  };
+  external?: { hot: ExistingMinio & { publicEndpoint: string }; cold: ColdMinioSettings };
+  kubernetes?: {
+    namespace: string;
+    context?: string;
+    renderYamlTo?: string;
+    minioImage: string;
+    hot: MinioClusterSettings;
+    cold: MinioClusterSettings;
+    hotManagementEndpoint: string;
+    hotPublicEndpoint: string;
+    coldManagementEndpoint: string;
+    managementSources: string[];
+    apiIngressHost?: string;
+  };
+}
+
+export const defaults = {
+  uploadsBucket: "user-uploads",
+  artifactsBucket: "workflow-artifacts",
+  tierName: "COLD",
+  transitionDays: 30,
+  /** "Large artifacts": 10 MiB and above move to the cold tier. */
+  transitionMinSizeBytes: 10 * 1024 * 1024,
+  presignDefaultSeconds: 900,
+  presignMaxSeconds: 3600,
+  maxUploadBytes: 100 * 1024 * 1024,
+  apiReplicas: 2,
+  apiNodeImage: "node:22.23.3-alpine",
+  namespace: "workflow-studio-storage",
+  minioImage: "cgr.dev/chainguard/minio:latest",
+  minioReplicas: 4,
+  minioDrivesPerPod: 1,
+  minioStorageSize: "10Gi",
+  coldStorageSize: "50Gi",
+} as const;
+
+/** Collects every problem, so one run names all of them. */
+class Problems {
+  readonly list: string[] = [];
+  constructor(private readonly project: string) {}
+  add(key: string, value: string | undefined, allowed: string): void {
+    const shown = value === undefined ? "(not set)" : `"${value}"`;
+    this.list.push(`${this.project}:${key}: ${shown} is not valid; ${allowed}`);
+  }
+}
+
+/** Typed readers over a ConfigSource; each records a problem instead of throwing. */
+function readers(source: ConfigSource, problems: Problems) {
+  const raw = (key: string) => {
+    const v = source.get(key);
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const string = (key: string, fallback?: string, pattern?: RegExp, allowed?: string): string => {
+    const v = raw(key) ?? fallback;
+    if (v === undefined) problems.add(key, v, allowed ?? "it is required");
+    else if (pattern && !pattern.test(v)) problems.add(key, v, allowed ?? `it must match ${pattern}`);
+    return v ?? "";
+  };
+  const optional = (key: string, pattern?: RegExp, allowed?: string): string | undefined => {
+    const v = raw(key);
+    if (v !== undefined && pattern && !pattern.test(v)) problems.add(key, v, allowed ?? `it must match ${pattern}`);
+    return v;
+  };
+  const oneOf = <T extends string>(key: string, choices: readonly T[], fallback: T): T => {
+    const v = raw(key) ?? fallback;
+    if (!choices.includes(v as T)) problems.add(key, v, `allowed: ${choices.join(", ")}`);
+    return v as T;
+  };
+  const integer = (key: string, fallback: number, min: number, max: number): number => {
+    const v = raw(key);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) {
+      problems.add(key, v, `allowed: an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const boolean = (key: string, fallback: boolean): boolean => {
+    const v = raw(key);
+    if (v === undefined) return fallback;
+    if (v !== "true" && v !== "false") problems.add(key, v, "allowed: true or false");
+    return v === "true";
+  };
+  const url = (key: string, fallback?: string): string =>
+    string(
+      key,
+      fallback,
+      /^https?:\/\/[^/\s?#]+$/,
+      "it must be an http(s) URL with a host and optional port, no path (e.g. http://127.0.0.1:9000)",
+    );
+  /** Secrets must be stored encrypted: `pulumi config set --secret KEY VALUE`. */
+  const secret = (key: string, required: boolean): pulumi.Output<string> | undefined => {
+    const v = raw(key);
+    if (v === undefined) {
+      if (required) problems.list.push(`${source.project}:${key}: (not set) is required; set it with --secret`);
+      return undefined;
+    }
+    if (!source.isSecret(key)) {
+      problems.list.push(
+        `${source.project}:${key}: is stored in plain text; set it with: pulumi config set --secret ${key}`,
+      );
+    }
+    return pulumi.secret(v);
+  };
+  return { raw, string, optional, oneOf, integer, boolean, url, secret };
+}
+
+const bucketName = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const bucketAllowed =
+  "allowed: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit";
+const quantity = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi)?$/;
+const cidr = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
+
+/** Validates the whole configuration; throws one Error listing every problem. */
+export function loadStackConfig(source: ConfigSource): StackConfig {
+  const problems = new Problems(source.project);
+  const r = readers(source, problems);
+
+  const target = r.oneOf<Target>("target", ["kubernetes", "external"], "kubernetes");
+  const buckets = {
+    uploads: r.string("uploadsBucket", defaults.uploadsBucket, bucketName, bucketAllowed),
+    artifacts: r.string("artifactsBucket", defaults.artifactsBucket, bucketName, bucketAllowed),
+    versioning: r.boolean("bucketVersioning", false),
+    ephemeral: r.boolean("ephemeral", false),
+  };
+  if (buckets.uploads === buckets.artifacts) {
+    problems.add("artifactsBucket", buckets.artifacts, "it must differ from uploadsBucket");
+  }
+  const lifecycle = {
+    tierName: r.string(
+      "tierName",
+      defaults.tierName,
+      /^(?!STANDARD$|REDUCED_REDUNDANCY$)[A-Z][A-Z0-9_-]{0,62}$/,
+      "allowed: uppercase letters, digits, - and _, starting with a letter; not STANDARD or REDUCED_REDUNDANCY",
+    ),
+    transitionDays: r.integer("transitionDays", defaults.transitionDays, 0, 36500),
+    minObjectSizeBytes: r.integer("transitionMinSizeBytes", defaults.transitionMinSizeBytes, 0, 5 * 1024 ** 4),
+  };
+  const api = {
+    presignDefaultSeconds: r.integer("presignDefaultSeconds", defaults.presignDefaultSeconds, 1, 604800),
+    presignMaxSeconds: r.integer("presignMaxSeconds", defaults.presignMaxSeconds, 1, 604800),
+    maxUploadBytes: r.integer("maxUploadBytes", defaults.maxUploadBytes, 1, 5 * 1024 ** 4),
+    apiKeys: r.secret("apiKeys", false),
+    replicas: r.integer("apiReplicas", defaults.apiReplicas, 1, 50),
+    image: r.optional("apiImage"),
+    nodeImage: r.string("apiNodeImage", defaults.apiNodeImage),
+  };
+  if (api.presignDefaultSeconds > api.presignMaxSeconds) {
+    problems.add(
+      "presignDefaultSeconds",
+      String(api.presignDefaultSeconds),
+      `it must not exceed presignMaxSeconds (${api.presignMaxSeconds})`,
+    );
+  }
+
+  const config: StackConfig = { target, buckets, lifecycle, api };
+  if (target === "external") config.external = externalSettings(r);
+  else config.kubernetes = kubernetesSettings(r, problems);
+
+  if (problems.list.length > 0) {
+    throw new Error(`Invalid stack configuration:\n  - ${problems.list.join("\n  - ")}`);
+  }
+  return config;
+}
+
+function externalSettings(r: ReturnType<typeof readers>): NonNullable<StackConfig["external"]> {
+  const hotEndpoint = r.url("hotEndpoint");
+  const coldEndpoint = r.url("coldEndpoint");
+  return {
+    hot: {
+      endpoint: hotEndpoint,
+      publicEndpoint: r.url("hotPublicEndpoint", hotEndpoint || undefined),
+      accessKey: r.string("hotAccessKey"),
+      secretKey: r.secret("hotSecretKey", true) ?? pulumi.secret(""),
+    },
+    cold: {
+      endpoint: coldEndpoint,
+      endpointFromHot: r.url("coldEndpointFromHot", coldEndpoint || undefined),
+      accessKey: r.string("coldAccessKey"),
+      secretKey: r.secret("coldSecretKey", true) ?? pulumi.secret(""),
+    },
+  };
+}
+
+function kubernetesSettings(r: ReturnType<typeof readers>, problems: Problems): NonNullable<StackConfig["kubernetes"]> {
+  const cluster = (prefix: "minio" | "cold", storageDefault: string, modeDefault: MinioClusterSettings["mode"]) => {
+    const settings: MinioClusterSettings = {
+      mode: r.oneOf(`${prefix}Mode`, ["standalone", "distributed"] as const, modeDefault),
+      replicas: r.integer(`${prefix}Replicas`, defaults.minioReplicas, 1, 32),
+      drivesPerPod: r.integer(`${prefix}DrivesPerPod`, defaults.minioDrivesPerPod, 1, 16),
+      storageSize: r.string(
+        `${prefix}StorageSize`,
+        storageDefault,
+        quantity,
+        "allowed: a Kubernetes quantity such as 10Gi",
+      ),
+      storageClass: r.optional(`${prefix}StorageClass`),
+    };
+    // Erasure coding needs at least four drives in all; MinIO refuses to start otherwise.
+    if (settings.mode === "distributed" && settings.replicas * settings.drivesPerPod < 4) {
+      problems.add(
+        `${prefix}Replicas`,
+        String(settings.replicas),
+        `a distributed cluster needs replicas x drivesPerPod >= 4 (now ${settings.replicas} x ${settings.drivesPerPod})`,
+      );
+    }
+    if (settings.mode === "standalone") settings.replicas = 1;
+    return settings;
+  };
+  const renderYamlTo = r.optional("renderYamlTo");
+  // Rendering needs no live endpoint; deploying needs to know where `pulumi up` reaches MinIO.
+  const endpoint = (key: string) => (renderYamlTo ? r.url(key, "http://render.invalid") : r.url(key));
+  const sources = r.optional("managementSources");
+  const managementSources = sources ? sources.split(",").map((s) => s.trim()) : [];
+  for (const s of managementSources) {
+    if (!cidr.test(s)) problems.add("managementSources", s, "allowed: comma-separated IPv4 CIDRs, e.g. 10.0.0.0/8");
+  }
+  return {
+    namespace: r.string(
+      "namespace",
+      defaults.namespace,
+      /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+      "allowed: a DNS label",
+    ),
+    context: r.optional("kubeContext"),
+    renderYamlTo,
+    minioImage: r.string("minioImage", defaults.minioImage),
+    hot: cluster("minio", defaults.minioStorageSize, "standalone"),
+    cold: cluster("cold", defaults.coldStorageSize, "standalone"),
+    hotManagementEndpoint: endpoint("minioManagementEndpoint"),
+    hotPublicEndpoint: endpoint("minioPublicEndpoint"),
+    coldManagementEndpoint: endpoint("coldManagementEndpoint"),
+    managementSources,
+    apiIngressHost: r.optional("apiIngressHost"),
+  };
+}
