@@ -1,0 +1,159 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { MinioCluster, minioServerArgs } from "../../components/minio-cluster";
+import {
+  find,
+  installMocks,
+  isSecret,
+  parentRecorder,
+  plain,
+  type Registered,
+  settle,
+  valueOf,
+} from "../helpers/mocks";
+
+// The mocks must be in place before the first resource is constructed (not before the import:
+// components read nothing at import time).
+const registered: Registered[] = installMocks();
+
+const statefulSet = (name: string) => find(registered, "kubernetes:apps/v1:StatefulSet", `${name}-sts`).inputs;
+
+describe("minioServerArgs", () => {
+  it("standalone: the pod's own drives", () => {
+    const base = { replicas: 1, statefulSet: "hot", headlessService: "hot-hl", namespace: "storage" };
+    expect(minioServerArgs({ ...base, mode: "standalone", drivesPerPod: 1 })[1]).toBe("/data/0");
+    expect(minioServerArgs({ ...base, mode: "standalone", drivesPerPod: 2 })[1]).toBe("/data/{0...1}");
+  });
+
+  it("distributed: MinIO's expansion over every pod of the headless service", () => {
+    expect(
+      minioServerArgs({
+        mode: "distributed",
+        replicas: 4,
+        drivesPerPod: 2,
+        statefulSet: "hot",
+        headlessService: "hot-hl",
+        namespace: "storage",
+      }),
+    ).toEqual([
+      "server",
+      "http://hot-{0...3}.hot-hl.storage.svc.cluster.local:9000/data/{0...1}",
+      "--address",
+      ":9000",
+      "--certs-dir",
+      "/tmp/certs",
+    ]);
+  });
+});
+
+describe("MinioCluster, distributed", () => {
+  const recorder = parentRecorder("hot");
+  let cluster: MinioCluster;
+
+  beforeAll(async () => {
+    cluster = new MinioCluster(
+      "hot",
+      {
+        namespace: "storage",
+        image: "registry.example/minio:pinned",
+        mode: "distributed",
+        replicas: 4,
+        drivesPerPod: 2,
+        storageSize: "20Gi",
+        storageClass: "fast",
+        clients: { podSelectors: [{ app: "upload-api" }], cidrs: ["10.0.0.0/8"] },
+      },
+      { transformations: [recorder.transformation] },
+    );
+    await settle(registered);
+  });
+
+  it("runs a parallel StatefulSet with one PVC per drive", async () => {
+    const sts = statefulSet("hot");
+    expect(sts.spec.replicas).toBe(4);
+    expect(sts.spec.podManagementPolicy).toBe("Parallel");
+    expect(sts.spec.volumeClaimTemplates.map((t: { metadata: { name: string } }) => t.metadata.name)).toEqual([
+      "data-0",
+      "data-1",
+    ]);
+    expect(sts.spec.volumeClaimTemplates[0].spec).toMatchObject({
+      storageClassName: "fast",
+      resources: { requests: { storage: "20Gi" } },
+    });
+    expect(sts.spec.template.spec.containers[0].args[1]).toBe(
+      "http://hot-{0...3}.hot-hl.storage.svc.cluster.local:9000/data/{0...1}",
+    );
+  });
+
+  it("hardens the pod: non-root, no privilege escalation, no capabilities, seccomp, read-only root", () => {
+    const pod = statefulSet("hot").spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod.containers[0].securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  it("probes MinIO's live and ready endpoints", () => {
+    const container = statefulSet("hot").spec.template.spec.containers[0];
+    expect(container.livenessProbe.httpGet.path).toBe("/minio/health/live");
+    expect(container.readinessProbe.httpGet.path).toBe("/minio/health/ready");
+  });
+
+  it("takes root credentials from a Secret filled by generated secrets", async () => {
+    const secretPaths: string[] = [];
+    const secret = plain(find(registered, "kubernetes:core/v1:Secret", "hot-root").inputs, "", secretPaths) as {
+      stringData: Record<string, string>;
+    };
+    expect(secretPaths).toEqual(["stringData"]);
+    expect(secret.stringData).toEqual({
+      MINIO_ROOT_USER: "mock-hot-root-user",
+      MINIO_ROOT_PASSWORD: "mock-hot-root-password",
+    });
+    const env = statefulSet("hot").spec.template.spec.containers[0].env;
+    expect(env[1]).toEqual({
+      name: "MINIO_ROOT_PASSWORD",
+      valueFrom: { secretKeyRef: { name: "hot-root", key: "MINIO_ROOT_PASSWORD" } },
+    });
+    expect(await isSecret(cluster.rootPassword)).toBe(true);
+  });
+
+  it("has a PodDisruptionBudget and a NetworkPolicy admitting peers, the API and management CIDRs", () => {
+    expect(find(registered, "kubernetes:policy/v1:PodDisruptionBudget", "hot-pdb").inputs.spec.maxUnavailable).toBe(1);
+    const policy = find(registered, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "hot-netpol").inputs;
+    expect(policy.spec.ingress[0].from).toEqual([
+      { podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "hot" } } },
+      { podSelector: { matchLabels: { app: "upload-api" } } },
+      { ipBlock: { cidr: "10.0.0.0/8" } },
+    ]);
+  });
+
+  it("exports the in-cluster endpoint", async () => {
+    expect(await valueOf(cluster.endpoint)).toBe("http://hot.storage.svc.cluster.local:9000");
+  });
+
+  it("parents every child to the component", () => {
+    expect(recorder.parents.size).toBeGreaterThanOrEqual(8);
+    // Direct children name the component; the generated secrets' own children would name them.
+    for (const [child, parent] of recorder.parents) expect([child, parent]).toEqual([child, "hot"]);
+  });
+});
+
+describe("MinioCluster, standalone", () => {
+  beforeAll(async () => {
+    new MinioCluster("cold", { namespace: "storage", image: "registry.example/minio:pinned" });
+    await settle(registered);
+  });
+
+  it("runs one pod with no PodDisruptionBudget", () => {
+    expect(statefulSet("cold").spec.replicas).toBe(1);
+    expect(registered.some((r) => r.name === "cold-pdb")).toBe(false);
+  });
+
+  it("refuses a distributed cluster with fewer than four drives", () => {
+    expect(
+      () => new MinioCluster("tiny", { namespace: "storage", image: "x", mode: "distributed", replicas: 3 }),
+    ).toThrowError("MinioCluster tiny: erasure coding needs at least 4 drives, got 3 pods x 1 drives");
+  });
+});
