@@ -7,8 +7,8 @@ import {
   parentRecorder,
   plain,
   type Registered,
+  resolvedValue,
   settle,
-  valueOf,
 } from "../helpers/mocks";
 
 // The mocks must be in place before the first resource is constructed (not before the import:
@@ -130,7 +130,7 @@ describe("MinioCluster, distributed", () => {
   });
 
   it("exports the in-cluster endpoint", async () => {
-    expect(await valueOf(cluster.endpoint)).toBe("http://hot.storage.svc.cluster.local:9000");
+    expect(await resolvedValue(cluster.endpoint)).toBe("http://hot.storage.svc.cluster.local:9000");
   });
 
   it("parents every child to the component", () => {

@@ -35,7 +35,7 @@ export function installMocks(): Registered[] {
 }
 
 /** Resolves an Output's value (awaited, so assertions never hide inside an unawaited apply). */
-export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+export function resolvedValue<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }
 
