@@ -18,6 +18,11 @@ interface BucketInputs {
   bucket: string;
   versioning: boolean;
   forceDestroy: boolean;
+  /**
+   * Always true in inputs; `read` reports false when the bucket has gained a policy, so a refresh
+   * shows the drift and the next update removes the policy again.
+   */
+  private: boolean;
 }
 
 const bucketNamePattern = /^(?!xn--)(?!.*\.\.)(?!.*-$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -38,7 +43,12 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider<BucketInputs, Bucke
   async check(_olds, news) {
     const problem = bucketNameProblem(news.bucket);
     return {
-      inputs: { ...news, versioning: news.versioning ?? false, forceDestroy: news.forceDestroy ?? false },
+      inputs: {
+        ...news,
+        versioning: news.versioning ?? false,
+        forceDestroy: news.forceDestroy ?? false,
+        private: true,
+      },
       failures: problem ? [{ property: "bucket", reason: problem }] : [],
     };
   },
@@ -46,7 +56,10 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider<BucketInputs, Bucke
   async diff(_id, olds, news) {
     const replaces = olds.bucket === news.bucket ? [] : ["bucket"];
     const changes =
-      replaces.length > 0 || olds.versioning !== news.versioning || olds.forceDestroy !== news.forceDestroy;
+      replaces.length > 0 ||
+      olds.versioning !== news.versioning ||
+      olds.forceDestroy !== news.forceDestroy ||
+      olds.private !== true;
     return { changes, replaces, deleteBeforeReplace: true };
   },
 
@@ -68,7 +81,11 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider<BucketInputs, Bucke
     const client = minioClient(props.connection);
     if (!(await client.bucketExists(id))) return {};
     const versioning = await client.getBucketVersioning(id);
-    const state = { ...props, bucket: id, versioning: versioning?.Status === "Enabled" };
+    const policy = await client.getBucketPolicy(id).catch((err: { code?: string }) => {
+      if (err.code === "NoSuchBucketPolicy") return "";
+      throw err;
+    });
+    const state = { ...props, bucket: id, versioning: versioning?.Status === "Enabled", private: policy === "" };
     return { id, props: state, inputs: state };
   },
 
@@ -119,6 +136,8 @@ async function emptyBucket(connection: MinioConnection, bucket: string): Promise
 export class Bucket extends pulumi.dynamic.Resource {
   declare readonly bucket: pulumi.Output<string>;
   declare readonly versioning: pulumi.Output<boolean>;
+  /** False only when a refresh found a bucket policy; the next update removes it. */
+  declare readonly private: pulumi.Output<boolean>;
 
   constructor(name: string, args: BucketArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -129,6 +148,7 @@ export class Bucket extends pulumi.dynamic.Resource {
         bucket: args.bucket,
         versioning: args.versioning,
         forceDestroy: args.forceDestroy,
+        private: true,
       },
       // The connection carries a secret key: keep it encrypted in state whatever the caller passed.
       { ...opts, additionalSecretOutputs: ["connection"] },

@@ -1,0 +1,47 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Bucket } from "./providers/bucket";
+import type { MinioConnectionInput } from "./providers/minio-connection";
+
+export interface ArtifactBucketsArgs {
+  /** How `pulumi up` reaches the hot MinIO, as an administrator. */
+  connection: MinioConnectionInput;
+  /** Bucket for user uploads. Default `user-uploads`. */
+  uploadsBucket?: string;
+  /** Bucket for workflow execution artifacts. Default `workflow-artifacts`. */
+  artifactsBucket?: string;
+  /** Keep every version of every object. Default false. */
+  versioning?: boolean;
+  /**
+   * A throwaway stack (CI, previews): destroy deletes the buckets with their objects. Default false:
+   * destroy leaves the buckets and their data in MinIO (retainOnDelete) and never force-deletes.
+   */
+  ephemeral?: boolean;
+}
+
+/**
+ * The two private data buckets. Private means no bucket policy at all: anonymous requests are
+ * refused and downloads go through presigned URLs only.
+ */
+export class ArtifactBuckets extends pulumi.ComponentResource {
+  readonly uploadsBucket: pulumi.Output<string>;
+  readonly artifactsBucket: pulumi.Output<string>;
+
+  constructor(name: string, args: ArtifactBucketsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("workflow-studio-storage:storage:ArtifactBuckets", name, {}, opts);
+    const ephemeral = args.ephemeral ?? false;
+    const bucket = (suffix: string, bucketName: string) =>
+      new Bucket(
+        `${name}-${suffix}`,
+        {
+          connection: args.connection,
+          bucket: bucketName,
+          versioning: args.versioning ?? false,
+          forceDestroy: ephemeral,
+        },
+        { parent: this, retainOnDelete: !ephemeral },
+      );
+    this.uploadsBucket = bucket("uploads", args.uploadsBucket ?? "user-uploads").bucket;
+    this.artifactsBucket = bucket("artifacts", args.artifactsBucket ?? "workflow-artifacts").bucket;
+    this.registerOutputs({ uploadsBucket: this.uploadsBucket, artifactsBucket: this.artifactsBucket });
+  }
+}
