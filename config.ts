@@ -62,12 +62,19 @@ export interface StackConfig {
   };
 }
 
+/**
+ * Defaults by config key. Pulumi.yaml declares the same defaults (a unit test keeps the two equal),
+ * so `pulumi config` and a reviewer see them too; keys absent here are optional with no default.
+ */
 export const defaults = {
+  target: "kubernetes",
   uploadsBucket: "user-uploads",
   artifactsBucket: "workflow-artifacts",
+  bucketVersioning: false,
+  ephemeral: false,
   tierName: "COLD",
   transitionDays: 30,
-  /** "Large artifacts": 10 MiB and above move to the cold tier. */
+  /** "Large artifacts": objects above 10 MiB move to the cold tier. */
   transitionMinSizeBytes: 10 * 1024 * 1024,
   presignDefaultSeconds: 900,
   presignMaxSeconds: 3600,
@@ -76,11 +83,16 @@ export const defaults = {
   apiNodeImage: "node:22.23.3-alpine",
   namespace: "workflow-studio-storage",
   minioImage: "cgr.dev/chainguard/minio:latest",
+  minioMode: "standalone",
   minioReplicas: 4,
   minioDrivesPerPod: 1,
   minioStorageSize: "10Gi",
+  coldMode: "standalone",
+  coldReplicas: 4,
+  coldDrivesPerPod: 1,
   coldStorageSize: "50Gi",
 } as const;
+type DefaultKey = keyof typeof defaults;
 
 /** Collects every problem, so one run names all of them. */
 class Problems {
@@ -98,7 +110,9 @@ function readers(source: ConfigSource, problems: Problems) {
     const v = source.get(key);
     return v === undefined || v === "" ? undefined : v;
   };
-  const string = (key: string, fallback?: string, pattern?: RegExp, allowed?: string): string => {
+  const fallbackOf = (key: string): string | undefined =>
+    key in defaults ? String(defaults[key as DefaultKey]) : undefined;
+  const string = (key: string, pattern?: RegExp, allowed?: string, fallback = fallbackOf(key)): string => {
     const v = raw(key) ?? fallback;
     if (v === undefined) problems.add(key, v, allowed ?? "it is required");
     else if (pattern && !pattern.test(v)) problems.add(key, v, allowed ?? `it must match ${pattern}`);
@@ -109,12 +123,13 @@ function readers(source: ConfigSource, problems: Problems) {
     if (v !== undefined && pattern && !pattern.test(v)) problems.add(key, v, allowed ?? `it must match ${pattern}`);
     return v;
   };
-  const oneOf = <T extends string>(key: string, choices: readonly T[], fallback: T): T => {
-    const v = raw(key) ?? fallback;
+  const oneOf = <T extends string>(key: string, choices: readonly T[]): T => {
+    const v = raw(key) ?? fallbackOf(key);
     if (!choices.includes(v as T)) problems.add(key, v, `allowed: ${choices.join(", ")}`);
     return v as T;
   };
-  const integer = (key: string, fallback: number, min: number, max: number): number => {
+  const integer = (key: string, min: number, max: number): number => {
+    const fallback = Number(fallbackOf(key));
     const v = raw(key);
     if (v === undefined) return fallback;
     const n = Number(v);
@@ -124,18 +139,18 @@ function readers(source: ConfigSource, problems: Problems) {
     }
     return n;
   };
-  const boolean = (key: string, fallback: boolean): boolean => {
+  const boolean = (key: string): boolean => {
     const v = raw(key);
-    if (v === undefined) return fallback;
+    if (v === undefined) return fallbackOf(key) === "true";
     if (v !== "true" && v !== "false") problems.add(key, v, "allowed: true or false");
     return v === "true";
   };
   const url = (key: string, fallback?: string): string =>
     string(
       key,
-      fallback,
       /^https?:\/\/[^/\s?#]+$/,
       "it must be an http(s) URL with a host and optional port, no path (e.g. http://127.0.0.1:9000)",
+      fallback,
     );
   /** Secrets must be stored encrypted: `pulumi config set --secret KEY VALUE`. */
   const secret = (key: string, required: boolean): pulumi.Output<string> | undefined => {
@@ -165,12 +180,12 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
   const problems = new Problems(source.project);
   const r = readers(source, problems);
 
-  const target = r.oneOf<Target>("target", ["kubernetes", "external"], "kubernetes");
+  const target = r.oneOf<Target>("target", ["kubernetes", "external"]);
   const buckets = {
-    uploads: r.string("uploadsBucket", defaults.uploadsBucket, bucketName, bucketAllowed),
-    artifacts: r.string("artifactsBucket", defaults.artifactsBucket, bucketName, bucketAllowed),
-    versioning: r.boolean("bucketVersioning", false),
-    ephemeral: r.boolean("ephemeral", false),
+    uploads: r.string("uploadsBucket", bucketName, bucketAllowed),
+    artifacts: r.string("artifactsBucket", bucketName, bucketAllowed),
+    versioning: r.boolean("bucketVersioning"),
+    ephemeral: r.boolean("ephemeral"),
   };
   if (buckets.uploads === buckets.artifacts) {
     problems.add("artifactsBucket", buckets.artifacts, "it must differ from uploadsBucket");
@@ -178,21 +193,20 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
   const lifecycle = {
     tierName: r.string(
       "tierName",
-      defaults.tierName,
       /^(?!STANDARD$|REDUCED_REDUNDANCY$)[A-Z][A-Z0-9_-]{0,62}$/,
       "allowed: uppercase letters, digits, - and _, starting with a letter; not STANDARD or REDUCED_REDUNDANCY",
     ),
-    transitionDays: r.integer("transitionDays", defaults.transitionDays, 0, 36500),
-    minObjectSizeBytes: r.integer("transitionMinSizeBytes", defaults.transitionMinSizeBytes, 0, 5 * 1024 ** 4),
+    transitionDays: r.integer("transitionDays", 0, 36500),
+    minObjectSizeBytes: r.integer("transitionMinSizeBytes", 0, 5 * 1024 ** 4),
   };
   const api = {
-    presignDefaultSeconds: r.integer("presignDefaultSeconds", defaults.presignDefaultSeconds, 1, 604800),
-    presignMaxSeconds: r.integer("presignMaxSeconds", defaults.presignMaxSeconds, 1, 604800),
-    maxUploadBytes: r.integer("maxUploadBytes", defaults.maxUploadBytes, 1, 5 * 1024 ** 4),
+    presignDefaultSeconds: r.integer("presignDefaultSeconds", 1, 604800),
+    presignMaxSeconds: r.integer("presignMaxSeconds", 1, 604800),
+    maxUploadBytes: r.integer("maxUploadBytes", 1, 5 * 1024 ** 4),
     apiKeys: r.secret("apiKeys", false),
-    replicas: r.integer("apiReplicas", defaults.apiReplicas, 1, 50),
+    replicas: r.integer("apiReplicas", 1, 50),
     image: r.optional("apiImage"),
-    nodeImage: r.string("apiNodeImage", defaults.apiNodeImage),
+    nodeImage: r.string("apiNodeImage"),
   };
   if (api.presignDefaultSeconds > api.presignMaxSeconds) {
     problems.add(
@@ -232,17 +246,12 @@ function externalSettings(r: ReturnType<typeof readers>): NonNullable<StackConfi
 }
 
 function kubernetesSettings(r: ReturnType<typeof readers>, problems: Problems): NonNullable<StackConfig["kubernetes"]> {
-  const cluster = (prefix: "minio" | "cold", storageDefault: string, modeDefault: MinioClusterSettings["mode"]) => {
+  const cluster = (prefix: "minio" | "cold") => {
     const settings: MinioClusterSettings = {
-      mode: r.oneOf(`${prefix}Mode`, ["standalone", "distributed"] as const, modeDefault),
-      replicas: r.integer(`${prefix}Replicas`, defaults.minioReplicas, 1, 32),
-      drivesPerPod: r.integer(`${prefix}DrivesPerPod`, defaults.minioDrivesPerPod, 1, 16),
-      storageSize: r.string(
-        `${prefix}StorageSize`,
-        storageDefault,
-        quantity,
-        "allowed: a Kubernetes quantity such as 10Gi",
-      ),
+      mode: r.oneOf(`${prefix}Mode`, ["standalone", "distributed"] as const),
+      replicas: r.integer(`${prefix}Replicas`, 1, 32),
+      drivesPerPod: r.integer(`${prefix}DrivesPerPod`, 1, 16),
+      storageSize: r.string(`${prefix}StorageSize`, quantity, "allowed: a Kubernetes quantity such as 10Gi"),
       storageClass: r.optional(`${prefix}StorageClass`),
     };
     // Erasure coding needs at least four drives in all; MinIO refuses to start otherwise.
@@ -265,17 +274,12 @@ function kubernetesSettings(r: ReturnType<typeof readers>, problems: Problems): 
     if (!cidr.test(s)) problems.add("managementSources", s, "allowed: comma-separated IPv4 CIDRs, e.g. 10.0.0.0/8");
   }
   return {
-    namespace: r.string(
-      "namespace",
-      defaults.namespace,
-      /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
-      "allowed: a DNS label",
-    ),
+    namespace: r.string("namespace", /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "allowed: a DNS label"),
     context: r.optional("kubeContext"),
     renderYamlTo,
-    minioImage: r.string("minioImage", defaults.minioImage),
-    hot: cluster("minio", defaults.minioStorageSize, "standalone"),
-    cold: cluster("cold", defaults.coldStorageSize, "standalone"),
+    minioImage: r.string("minioImage"),
+    hot: cluster("minio"),
+    cold: cluster("cold"),
     hotManagementEndpoint: endpoint("minioManagementEndpoint"),
     hotPublicEndpoint: endpoint("minioPublicEndpoint"),
     coldManagementEndpoint: endpoint("coldManagementEndpoint"),

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { type ConfigSource, defaults, loadStackConfig } from "../config";
@@ -119,5 +121,18 @@ describe("loadStackConfig", () => {
         'wss:managementSources: "office" is not valid; allowed: comma-separated IPv4 CIDRs, e.g. 10.0.0.0/8',
       );
     });
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  it("declares every default that config.ts applies, with the same value", () => {
+    const text = readFileSync(join(__dirname, "..", "Pulumi.yaml"), "utf8");
+    const declared = new Map<string, string>();
+    for (const m of text.matchAll(/^ {2}(\w+):\n(?: {4}.*\n)*? {4}default: (.*)$/gm)) {
+      declared.set(m[1] as string, (m[2] as string).replace(/^""$/, ""));
+    }
+    for (const [key, value] of Object.entries(defaults)) expect([key, declared.get(key)]).toEqual([key, String(value)]);
+    const withoutDefault = [...declared].filter(([key, value]) => value !== "" && !(key in defaults));
+    expect(withoutDefault).toEqual([]);
   });
 });

@@ -1,0 +1,81 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
+import { startTestMinio, type TestMinio } from "../helpers/minio";
+
+const root = join(__dirname, "..", "..");
+
+// The project's own program, target `external`, against real hot and cold MinIO servers, through
+// the real CLI: up, check from outside, preview clean, change one value, destroy.
+describe("the program, external target, through the real engine", () => {
+  let minio: TestMinio;
+  let eph: EphemeralStack;
+
+  beforeAll(async () => {
+    minio = await startTestMinio();
+    const hot = minio.server("hot");
+    const cold = minio.server("cold");
+    eph = await createEphemeralStack(root, {
+      "workflow-studio-storage:target": { value: "external" },
+      "workflow-studio-storage:hotEndpoint": { value: hot.endpoint },
+      "workflow-studio-storage:hotAccessKey": { value: hot.accessKey },
+      "workflow-studio-storage:hotSecretKey": { value: hot.secretKey, secret: true },
+      "workflow-studio-storage:coldEndpoint": { value: cold.endpoint },
+      "workflow-studio-storage:coldAccessKey": { value: cold.accessKey },
+      "workflow-studio-storage:coldSecretKey": { value: cold.secretKey, secret: true },
+      "workflow-studio-storage:ephemeral": { value: "true" },
+    });
+  });
+  afterAll(async () => {
+    await eph?.dispose();
+    await minio?.stop();
+  });
+
+  it("goes up and creates the two buckets, private", async () => {
+    const up = await eph.stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.outputs.uploadsBucket?.value).toBe("user-uploads");
+    expect(up.outputs.artifactsBucket?.value).toBe("workflow-artifacts");
+    for (const bucket of ["user-uploads", "workflow-artifacts"]) {
+      expect(await minio.client("hot").bucketExists(bucket)).toBe(true);
+      const anonymous = await fetch(`${minio.server("hot").endpoint}/${bucket}?list-type=2`);
+      expect(anonymous.status).toBe(403);
+    }
+  });
+
+  it("keeps the MinIO secret keys out of the state in clear", () => {
+    const state = eph.backendText();
+    expect(state).not.toContain(minio.server("hot").secretKey);
+    expect(state).not.toContain(minio.server("cold").secretKey);
+  });
+
+  it("a second preview shows no changes", async () => {
+    const preview = await eph.stack.preview();
+    expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
+  });
+
+  it("a config change previews exactly the expected updates, and up applies them", async () => {
+    await eph.stack.setConfig("workflow-studio-storage:bucketVersioning", { value: "true" });
+    const preview = await eph.stack.preview();
+    expect(preview.changeSummary.update).toBe(2);
+    expect(Object.keys(preview.changeSummary).sort()).toEqual(["same", "update"]);
+    const up = await eph.stack.up();
+    expect(up.summary.resourceChanges?.update).toBe(2);
+    const versioning = await minio.client("hot").getBucketVersioning("workflow-artifacts");
+    expect(versioning?.Status).toBe("Enabled");
+  });
+
+  it("refuses bad configuration before creating anything, naming the key", async () => {
+    await eph.stack.setConfig("workflow-studio-storage:transitionDays", { value: "-5" });
+    await expect(eph.stack.preview()).rejects.toThrowError(
+      /workflow-studio-storage:transitionDays: "-5" is not valid; allowed: an integer from 0 to 36500/,
+    );
+    await eph.stack.removeConfig("workflow-studio-storage:transitionDays");
+  });
+
+  it("destroy removes the buckets of an ephemeral stack", async () => {
+    const destroyed = await eph.stack.destroy();
+    expect(destroyed.summary.result).toBe("succeeded");
+    expect(await minio.client("hot").bucketExists("user-uploads")).toBe(false);
+  });
+});
