@@ -1,0 +1,245 @@
+import { createHash } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ApiBundle } from "./api-bundle";
+
+/** What the API is told about storage: endpoints, buckets, presign windows, upload limits. */
+export interface UploadApiStorageSettings {
+  /** Where the API sends data calls: the in-cluster endpoint. */
+  minioEndpoint: pulumi.Input<string>;
+  /** The host clients download from; presigned URLs are signed for it. */
+  minioPublicEndpoint: pulumi.Input<string>;
+  uploadsBucket: pulumi.Input<string>;
+  artifactsBucket: pulumi.Input<string>;
+  presignDefaultSeconds: number;
+  presignMaxSeconds: number;
+  maxUploadBytes: number;
+}
+
+export interface UploadApiArgs {
+  namespace: pulumi.Input<string>;
+  storage: UploadApiStorageSettings;
+  /** The API's own least-privilege MinIO credentials (secret). */
+  credentials: { accessKey: pulumi.Input<string>; secretKey: pulumi.Input<string> };
+  /** Comma-separated bearer keys (secret). */
+  apiKeys: pulumi.Input<string>;
+  /** The bundle run by `nodeImage`; ignored when `image` is set. */
+  bundle?: ApiBundle;
+  /** Stock Node.js image that runs the bundle, pinned. Default node:22.23.3-alpine. */
+  nodeImage?: string;
+  /** A built API image (api/Dockerfile) to run instead of the bundle. */
+  image?: string;
+  /** Default 2. */
+  replicas?: number;
+  /** Default: requests 100m CPU / 128Mi, limit 512Mi. */
+  resources?: k8s.types.input.core.v1.ResourceRequirements;
+  /** A host name for an Ingress in front of the API. Default: no Ingress. */
+  ingressHost?: string;
+}
+
+const port = 8080;
+
+/**
+ * The upload/presign API on Kubernetes: a Deployment (the bundle from a ConfigMap run by a stock
+ * Node.js image, or a built image), its Service, a PodDisruptionBudget and an optional Ingress.
+ * Its environment comes from the stack's outputs; credentials and API keys from a Secret. Pod
+ * annotations carry checksums of the bundle, the settings and the credentials, so any change rolls
+ * the pods.
+ */
+export class UploadApi extends pulumi.ComponentResource {
+  /** In-cluster URL of the API. */
+  readonly url: pulumi.Output<string>;
+  /** Labels of the API's pods (MinIO's NetworkPolicy admits them). */
+  readonly podLabels: Record<string, string>;
+
+  constructor(name: string, args: UploadApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("workflow-studio-storage:service:UploadApi", name, {}, opts);
+    if (!args.image && !args.bundle) throw new Error(`UploadApi ${name}: give either a bundle or an image`);
+    const child = { parent: this };
+    const labels = { "app.kubernetes.io/name": "upload-api", "app.kubernetes.io/instance": name };
+    this.podLabels = labels;
+    const meta = (suffix: string) => ({ name: `${name}${suffix}`, namespace: args.namespace, labels });
+    const replicas = args.replicas ?? 2;
+
+    const credentials = new k8s.core.v1.Secret(
+      `${name}-credentials`,
+      {
+        metadata: meta("-credentials"),
+        type: "Opaque",
+        stringData: {
+          MINIO_ACCESS_KEY: args.credentials.accessKey,
+          MINIO_SECRET_KEY: args.credentials.secretKey,
+          API_KEYS: args.apiKeys,
+        },
+      },
+      child,
+    );
+    const fromSecret = (key: string) => ({
+      name: key,
+      valueFrom: { secretKeyRef: { name: credentials.metadata.name, key } },
+    });
+
+    const s = args.storage;
+    const settings: Record<string, pulumi.Input<string>> = {
+      PORT: String(port),
+      MINIO_ENDPOINT: s.minioEndpoint,
+      MINIO_PUBLIC_ENDPOINT: s.minioPublicEndpoint,
+      UPLOADS_BUCKET: s.uploadsBucket,
+      ARTIFACTS_BUCKET: s.artifactsBucket,
+      PRESIGN_DEFAULT_SECONDS: String(s.presignDefaultSeconds),
+      PRESIGN_MAX_SECONDS: String(s.presignMaxSeconds),
+      MAX_UPLOAD_BYTES: String(s.maxUploadBytes),
+    };
+    const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+    const settingsChecksum = pulumi.output(settings).apply((values) => sha256(JSON.stringify(values)));
+    // A hash reveals nothing of the credentials, yet changes when they rotate.
+    const credentialsChecksum = pulumi.unsecret(
+      pulumi
+        .all([args.credentials.accessKey, args.credentials.secretKey, args.apiKeys])
+        .apply((values) => sha256(values.join("\n"))),
+    );
+
+    const bundle = args.image ? undefined : args.bundle;
+    const bundleMap = bundle
+      ? new k8s.core.v1.ConfigMap(
+          `${name}-bundle`,
+          { metadata: meta("-bundle"), binaryData: { "server.js.gz": bundle.gzipBase64 } },
+          child,
+        )
+      : undefined;
+
+    const securityContext = {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    };
+    const nodeImage = args.nodeImage ?? "node:22.23.3-alpine";
+    const probe = (path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3 });
+
+    new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: meta(""),
+        spec: {
+          replicas,
+          selector: { matchLabels: labels },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: {
+            metadata: {
+              labels,
+              annotations: {
+                "checksum/bundle": bundle?.sha256 ?? "image",
+                "checksum/settings": settingsChecksum,
+                "checksum/credentials": credentialsChecksum,
+              },
+            },
+            spec: {
+              automountServiceAccountToken: false,
+              // Graceful shutdown drains in-flight uploads; give it time before SIGKILL.
+              terminationGracePeriodSeconds: 60,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 1000,
+                runAsGroup: 1000,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              initContainers: bundleMap
+                ? [
+                    {
+                      // The ConfigMap holds the bundle gzipped: unpack it into the pod's /app.
+                      name: "unpack-bundle",
+                      image: nodeImage,
+                      command: ["sh", "-c", "gunzip -c /bundle/server.js.gz > /app/server.js"],
+                      securityContext,
+                      volumeMounts: [
+                        { name: "bundle", mountPath: "/bundle", readOnly: true },
+                        { name: "app", mountPath: "/app" },
+                      ],
+                    },
+                  ]
+                : [],
+              containers: [
+                {
+                  name: "api",
+                  image: args.image ?? nodeImage,
+                  ...(bundleMap ? { command: ["node", "/app/server.js"] } : {}),
+                  ports: [{ name: "http", containerPort: port }],
+                  env: [
+                    ...Object.entries(settings).map(([key, value]) => ({ name: key, value })),
+                    fromSecret("MINIO_ACCESS_KEY"),
+                    fromSecret("MINIO_SECRET_KEY"),
+                    fromSecret("API_KEYS"),
+                  ],
+                  livenessProbe: probe("/healthz"),
+                  readinessProbe: probe("/readyz"),
+                  resources: args.resources ?? {
+                    requests: { cpu: "100m", memory: "128Mi" },
+                    limits: { memory: "512Mi" },
+                  },
+                  securityContext,
+                  volumeMounts: [
+                    { name: "tmp", mountPath: "/tmp" },
+                    ...(bundleMap ? [{ name: "app", mountPath: "/app", readOnly: true }] : []),
+                  ],
+                },
+              ],
+              volumes: [
+                { name: "tmp", emptyDir: {} },
+                ...(bundleMap
+                  ? [
+                      { name: "app", emptyDir: {} },
+                      { name: "bundle", configMap: { name: bundleMap.metadata.name } },
+                    ]
+                  : []),
+              ],
+            },
+          },
+        },
+      },
+      child,
+    );
+
+    const service = new k8s.core.v1.Service(
+      `${name}-svc`,
+      { metadata: meta(""), spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: port }] } },
+      child,
+    );
+
+    if (replicas > 1) {
+      new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-pdb`,
+        { metadata: meta(""), spec: { minAvailable: 1, selector: { matchLabels: labels } } },
+        child,
+      );
+    }
+
+    if (args.ingressHost) {
+      new k8s.networking.v1.Ingress(
+        `${name}-ingress`,
+        {
+          metadata: meta(""),
+          spec: {
+            rules: [
+              {
+                host: args.ingressHost,
+                http: {
+                  paths: [
+                    {
+                      path: "/",
+                      pathType: "Prefix",
+                      backend: { service: { name: service.metadata.name, port: { number: 80 } } },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+        child,
+      );
+    }
+
+    this.url = pulumi.interpolate`http://${service.metadata.name}.${args.namespace}.svc.cluster.local`;
+    this.registerOutputs({ url: this.url });
+  }
+}

@@ -1,0 +1,113 @@
+import { randomBytes } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { apiBundleFrom, configMapLimitBytes } from "../../components/api-bundle";
+import { UploadApi, type UploadApiArgs } from "../../components/upload-api";
+import { find, installMocks, parentRecorder, plain, type Registered, resolvedValue, settle } from "../helpers/mocks";
+
+const registered: Registered[] = installMocks();
+
+const bundleV1 = apiBundleFrom(Buffer.from("console.log('api v1');\n".repeat(100)));
+const bundleV2 = apiBundleFrom(Buffer.from("console.log('api v2');\n".repeat(100)));
+const args = (bundle = bundleV1, replicas = 2): UploadApiArgs => ({
+  namespace: "storage",
+  storage: {
+    minioEndpoint: "http://hot.storage.svc.cluster.local:9000",
+    minioPublicEndpoint: "https://files.example.com",
+    uploadsBucket: "user-uploads",
+    artifactsBucket: "workflow-artifacts",
+    presignDefaultSeconds: 900,
+    presignMaxSeconds: 3600,
+    maxUploadBytes: 1048576,
+  },
+  credentials: { accessKey: "api-user", secretKey: pulumi.secret("api-secret") },
+  apiKeys: pulumi.secret("key-one-0123456789,key-two-0123456789"),
+  bundle,
+  replicas,
+});
+
+type Deployment = {
+  spec: {
+    replicas: number;
+    template: {
+      metadata: { annotations: Record<string, string> };
+      spec: {
+        containers: { env: { name: string; value?: string; valueFrom?: unknown }[]; securityContext: unknown }[];
+        initContainers: unknown[];
+      };
+    };
+  };
+};
+const deployment = (name: string) =>
+  plain(find(registered, "kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs) as Deployment;
+
+describe("UploadApi", () => {
+  const recorder = parentRecorder("api");
+  let api: UploadApi;
+
+  beforeAll(async () => {
+    api = new UploadApi("api", args(), { transformations: [recorder.transformation] });
+    new UploadApi("api-next", args(bundleV2));
+    new UploadApi("api-single", args(bundleV1, 1));
+    await settle(registered);
+  });
+
+  it("wires the environment from the stack's outputs and the credentials from a Secret", () => {
+    const env = deployment("api").spec.template.spec.containers[0]?.env ?? [];
+    const byName = Object.fromEntries(env.map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(byName).toMatchObject({
+      MINIO_ENDPOINT: "http://hot.storage.svc.cluster.local:9000",
+      MINIO_PUBLIC_ENDPOINT: "https://files.example.com",
+      UPLOADS_BUCKET: "user-uploads",
+      ARTIFACTS_BUCKET: "workflow-artifacts",
+      PRESIGN_DEFAULT_SECONDS: "900",
+      PRESIGN_MAX_SECONDS: "3600",
+      MAX_UPLOAD_BYTES: "1048576",
+      MINIO_SECRET_KEY: { secretKeyRef: { name: "api-credentials", key: "MINIO_SECRET_KEY" } },
+      API_KEYS: { secretKeyRef: { name: "api-credentials", key: "API_KEYS" } },
+    });
+    const secretPaths: string[] = [];
+    plain(find(registered, "kubernetes:core/v1:Secret", "api-credentials").inputs, "", secretPaths);
+    expect(secretPaths).toEqual(["stringData"]);
+  });
+
+  it("ships the bundle gzipped in a ConfigMap and unpacks it before the API starts", () => {
+    const map = find(registered, "kubernetes:core/v1:ConfigMap", "api-bundle").inputs;
+    const unpacked = gunzipSync(Buffer.from(map.binaryData["server.js.gz"], "base64")).toString();
+    expect(unpacked).toContain("api v1");
+    expect(deployment("api").spec.template.spec.initContainers).toHaveLength(1);
+  });
+
+  it("rolls the pods when the bundle changes, and only the bundle checksum differs", () => {
+    const v1 = deployment("api").spec.template.metadata.annotations;
+    const v2 = deployment("api-next").spec.template.metadata.annotations;
+    expect(v1["checksum/bundle"]).toBe(bundleV1.sha256);
+    expect(v2["checksum/bundle"]).toBe(bundleV2.sha256);
+    expect(v1["checksum/settings"]).toBe(v2["checksum/settings"]);
+    expect(v1["checksum/credentials"]).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("hardens the containers and runs a PodDisruptionBudget only with more than one replica", () => {
+    expect(deployment("api").spec.template.spec.containers[0]?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(registered.some((r) => r.name === "api-pdb")).toBe(true);
+    expect(registered.some((r) => r.name === "api-single-pdb")).toBe(false);
+  });
+
+  it("exposes its in-cluster URL and parents every child", async () => {
+    expect(await resolvedValue(api.url)).toBe("http://api.storage.svc.cluster.local");
+    for (const [child, parent] of recorder.parents) expect([child, parent]).toEqual([child, "api"]);
+  });
+});
+
+describe("API bundle", () => {
+  it("refuses a bundle that would not fit in a ConfigMap, saying what to do", () => {
+    expect(() => apiBundleFrom(randomBytes(configMapLimitBytes))).toThrowError(
+      /a ConfigMap holds at most 1048576: trim the bundle or set apiImage/,
+    );
+  });
+});
