@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
@@ -56,6 +57,18 @@ describe("the program, external target, through the real engine", () => {
 
   it("a config change previews exactly the expected updates, and up applies them", async () => {
     await eph.stack.setConfig("workflow-studio-storage:bucketVersioning", { value: "true" });
+
+    // The pull request view of the same change: exactly the two buckets, no secret in it.
+    const markdown = execFileSync(
+      "node",
+      [join(root, "scripts", "preview-diff.mts"), "--stack", eph.stack.name, "--cwd", root],
+      { env: { ...process.env, ...eph.env }, encoding: "utf8" },
+    );
+    expect(markdown).toContain("| update | 2 |");
+    expect(markdown).toMatch(/- \*\*update\*\* `pulumi-nodejs:dynamic\/storage:Bucket` \*\*buckets-uploads\*\*/);
+    expect(markdown).toContain("`versioning` (update): `false` → `true`");
+    expect(markdown).not.toContain(minio.server("hot").secretKey);
+
     const preview = await eph.stack.preview();
     expect(preview.changeSummary.update).toBe(2);
     expect(Object.keys(preview.changeSummary).sort()).toEqual(["same", "update"]);

@@ -11,6 +11,8 @@ import { type ConfigMap, LocalWorkspace, type Stack } from "@pulumi/pulumi/autom
 export interface EphemeralStack {
   stack: Stack;
   backendDir: string;
+  /** The environment the stack's CLI runs with (backend, passphrase): for running the CLI directly. */
+  env: Record<string, string>;
   /** Every file the backend holds, concatenated: to prove that no secret is stored in clear. */
   backendText(): string;
   dispose(): Promise<void>;
@@ -19,21 +21,18 @@ export interface EphemeralStack {
 export async function createEphemeralStack(workDir: string, config: ConfigMap): Promise<EphemeralStack> {
   const backendDir = mkdtempSync(join(tmpdir(), "wss-backend-"));
   const stackName = `t${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
-  const stack = await LocalWorkspace.createStack(
-    { stackName, workDir },
-    {
-      envVars: {
-        PULUMI_BACKEND_URL: `file://${backendDir}`,
-        PULUMI_CONFIG_PASSPHRASE: randomBytes(12).toString("hex"),
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      },
-    },
-  );
+  const env = {
+    PULUMI_BACKEND_URL: `file://${backendDir}`,
+    PULUMI_CONFIG_PASSPHRASE: randomBytes(12).toString("hex"),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+  };
+  const stack = await LocalWorkspace.createStack({ stackName, workDir }, { envVars: env });
   await stack.setAllConfig(config);
   return {
     stack,
     backendDir,
+    env,
     backendText: () => readTree(backendDir),
     async dispose() {
       try {
