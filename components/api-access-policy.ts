@@ -1,3 +1,5 @@
+import { EXECUTIONS_PREFIX, UPLOADS_PREFIX } from "../api/keys";
+
 /** The S3 policy document (IAM JSON) MinIO evaluates for a user. */
 export interface PolicyDocument {
   Version: "2012-10-17";
@@ -14,9 +16,9 @@ export interface PolicyDocument {
 export interface ApiPrefixes {
   uploadsBucket: string;
   artifactsBucket: string;
-  /** Default `uploads/`. */
+  /** Default: the API's own, `uploads/`. */
   uploadsPrefix?: string;
-  /** Default `executions/`. */
+  /** Default: the API's own, `executions/`. */
   artifactsPrefix?: string;
 }
 
@@ -28,8 +30,8 @@ export interface ApiPrefixes {
  */
 export function apiAccessPolicy(p: ApiPrefixes): PolicyDocument {
   const scopes = [
-    { bucket: p.uploadsBucket, prefix: p.uploadsPrefix ?? "uploads/" },
-    { bucket: p.artifactsBucket, prefix: p.artifactsPrefix ?? "executions/" },
+    { bucket: p.uploadsBucket, prefix: p.uploadsPrefix ?? UPLOADS_PREFIX },
+    { bucket: p.artifactsBucket, prefix: p.artifactsPrefix ?? EXECUTIONS_PREFIX },
   ];
   return {
     Version: "2012-10-17",

@@ -75,6 +75,10 @@ describe("the API's access policy on a real MinIO", () => {
     );
   });
 
+  it("cannot HEAD a bucket (no prefix), which is why readiness lists its prefix instead", async () => {
+    await expect(api.bucketExists("user-uploads")).rejects.toBeDefined();
+  });
+
   it("aborts its own multipart uploads", async () => {
     const uploadId = await api.initiateNewMultipartUpload("user-uploads", "uploads/big.bin", {});
     await api.abortMultipartUpload("user-uploads", "uploads/big.bin", uploadId);

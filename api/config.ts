@@ -1,0 +1,175 @@
+// The service's whole configuration, read once from environment variables (the Pulumi program sets
+// them; `npm run api` sets them from the local MinIO). Every problem is reported with the name of the
+// variable, so a bad deployment fails at start with a message an operator can act on.
+
+/** Where and as whom the service reaches MinIO. */
+export interface MinioSettings {
+  /** Used for every data call (in-cluster address), e.g. http://minio.ns.svc:9000. */
+  endpoint: URL;
+  /** Used only to sign URLs handed to clients: the Host header is part of the SigV4 signature. */
+  publicEndpoint: URL;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** pino level; not part of the Pulumi contract (optional LOG_LEVEL, default info). */
+  logLevel: LogLevel;
+  minio: MinioSettings;
+  buckets: { uploads: string; artifacts: string };
+  apiKeys: string[];
+  presign: { defaultSeconds: number; maxSeconds: number };
+  limits: { maxUploadBytes: number; allowedContentTypes: string[]; maxFilesPerRequest: number };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Seven days: the longest expiry SigV4 presigned URLs allow. */
+export const SIGV4_MAX_EXPIRY_SECONDS = 604_800;
+export const MIN_API_KEY_LENGTH = 16;
+export const DEFAULT_ALLOWED_CONTENT_TYPES = [
+  "application/json",
+  "application/pdf",
+  "application/zip",
+  "application/gzip",
+  "application/x-tar",
+  "application/octet-stream",
+  "text/*",
+  "image/*",
+];
+
+type Env = NodeJS.ProcessEnv;
+
+/** A set, non-blank value or undefined; surrounding whitespace is never meaningful here. */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function required(env: Env, name: string): string {
+  const value = read(env, name);
+  if (value === undefined) throw new ConfigError(name, "is required");
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const text = read(env, name);
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new ConfigError(name, `must be a whole number, got "${text}"`);
+  const value = Number(text);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function httpUrl(name: string, text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(name, `must be a URL like http://minio:9000, got "${text}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(name, "must use http or https");
+  // The minio client addresses buckets as /bucket/key on the endpoint: a path or query would be lost.
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username) {
+    throw new ConfigError(name, "must be scheme://host[:port] only, without path, query or credentials");
+  }
+  return url;
+}
+
+function list(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+// S3 bucket naming rules, the subset MinIO enforces.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// type/subtype or type/* (RFC 6838 restricted names, lower-cased).
+const CONTENT_TYPE_PATTERN = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/;
+
+function bucket(env: Env, name: string, fallback: string): string {
+  const value = read(env, name) ?? fallback;
+  if (!BUCKET_NAME.test(value)) throw new ConfigError(name, `is not a valid bucket name: "${value}"`);
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const endpoint = httpUrl("MINIO_ENDPOINT", required(env, "MINIO_ENDPOINT"));
+  const publicText = read(env, "MINIO_PUBLIC_ENDPOINT");
+  const publicEndpoint = publicText ? httpUrl("MINIO_PUBLIC_ENDPOINT", publicText) : endpoint;
+  const region = read(env, "MINIO_REGION") ?? "us-east-1";
+  if (!/^[a-z0-9-]+$/.test(region)) throw new ConfigError("MINIO_REGION", `is not a region name: "${region}"`);
+
+  const apiKeys = list(required(env, "API_KEYS"));
+  if (apiKeys.length === 0) throw new ConfigError("API_KEYS", "must hold at least one key");
+  apiKeys.forEach((key, i) => {
+    // Never echo a key, even a bad one: this message ends up in logs.
+    if (key.length < MIN_API_KEY_LENGTH)
+      throw new ConfigError("API_KEYS", `key #${i + 1} is shorter than ${MIN_API_KEY_LENGTH} characters`);
+  });
+
+  const defaultSeconds = integer(env, "PRESIGN_DEFAULT_SECONDS", 900, 1, SIGV4_MAX_EXPIRY_SECONDS);
+  const maxSeconds = integer(env, "PRESIGN_MAX_SECONDS", 3600, 1, SIGV4_MAX_EXPIRY_SECONDS);
+  if (maxSeconds < defaultSeconds) {
+    throw new ConfigError(
+      "PRESIGN_MAX_SECONDS",
+      `must be at least PRESIGN_DEFAULT_SECONDS (${defaultSeconds}), got ${maxSeconds}`,
+    );
+  }
+
+  const contentTypesText = read(env, "ALLOWED_CONTENT_TYPES");
+  const allowedContentTypes = contentTypesText
+    ? list(contentTypesText).map((t) => t.toLowerCase())
+    : DEFAULT_ALLOWED_CONTENT_TYPES;
+  for (const type of allowedContentTypes) {
+    if (!CONTENT_TYPE_PATTERN.test(type))
+      throw new ConfigError("ALLOWED_CONTENT_TYPES", `"${type}" is not a content type like text/plain or image/*`);
+  }
+  if (allowedContentTypes.length === 0) throw new ConfigError("ALLOWED_CONTENT_TYPES", "must not be empty");
+
+  const uploads = bucket(env, "UPLOADS_BUCKET", "user-uploads");
+  const artifacts = bucket(env, "ARTIFACTS_BUCKET", "workflow-artifacts");
+  if (uploads === artifacts) throw new ConfigError("ARTIFACTS_BUCKET", "must differ from UPLOADS_BUCKET");
+
+  const logLevel = (read(env, "LOG_LEVEL") ?? "info").toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+  }
+
+  return {
+    port: integer(env, "PORT", 8080, 0, 65_535),
+    host: read(env, "HOST") ?? "0.0.0.0",
+    logLevel: logLevel as LogLevel,
+    minio: {
+      endpoint,
+      publicEndpoint,
+      region,
+      accessKey: required(env, "MINIO_ACCESS_KEY"),
+      secretKey: required(env, "MINIO_SECRET_KEY"),
+    },
+    buckets: { uploads, artifacts },
+    apiKeys,
+    presign: { defaultSeconds, maxSeconds },
+    limits: {
+      // 5 TiB is S3's largest object; anything above is a typo.
+      maxUploadBytes: integer(env, "MAX_UPLOAD_BYTES", 104_857_600, 1, 5 * 1024 ** 4),
+      allowedContentTypes,
+      maxFilesPerRequest: integer(env, "MAX_FILES_PER_REQUEST", 10, 1, 1000),
+    },
+  };
+}

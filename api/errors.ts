@@ -1,0 +1,151 @@
+// One error shape for every answer that is not a success: `{ error: { code, message } }`.
+// 4xx messages explain what the caller did wrong; 5xx messages are fixed strings, so no stack,
+// host name or MinIO message ever reaches a client (the details go to the log instead).
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { Type } from "typebox";
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: "Stable, machine-readable code, e.g. FILE_TOO_LARGE" }),
+      message: Type.String(),
+    }),
+  },
+  { description: "Every error answer has this shape" },
+);
+
+/** Seconds a client should wait before retrying while MinIO is unreachable. */
+export const RETRY_AFTER_SECONDS = 5;
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export const badRequest = (code: string, message: string) => new ApiError(400, code, message);
+export const notFound = (code: string, message: string) => new ApiError(404, code, message);
+
+export function storageUnavailable(): ApiError {
+  return new ApiError(503, "STORAGE_UNAVAILABLE", "object storage is unavailable, retry later", {
+    "retry-after": String(RETRY_AFTER_SECONDS),
+  });
+}
+
+// Network failures that mean "MinIO is not there right now", as opposed to a bug or a refusal.
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+]);
+// S3 error codes MinIO answers with while starting, healing or overloaded.
+const BUSY_CODES = new Set(["ServiceUnavailable", "SlowDown", "XMinioServerNotInitialized", "XMinioStorageFull"]);
+
+/** True when an error from the minio client means the storage is (temporarily) unreachable. */
+export function isStorageUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && (NETWORK_CODES.has(code) || BUSY_CODES.has(code))) return true;
+  // minio-js retries 5xx answers once and then throws a plain Error with this text.
+  if (/Retryable HTTP status: 5\d\d|socket hang up/.test(err.message)) return true;
+  const cause = (err as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== err && isStorageUnavailable(cause);
+}
+
+/** Errors raised by Fastify and @fastify/multipart, by their `code`, as our codes. */
+const FRAMEWORK_ERRORS: Record<string, [number, string]> = {
+  FST_REQ_FILE_TOO_LARGE: [413, "FILE_TOO_LARGE"],
+  FST_FILES_LIMIT: [413, "TOO_MANY_FILES"],
+  FST_PARTS_LIMIT: [413, "TOO_MANY_PARTS"],
+  FST_FIELDS_LIMIT: [413, "TOO_MANY_FIELDS"],
+  FST_INVALID_MULTIPART_CONTENT_TYPE: [415, "NOT_MULTIPART"],
+  FST_PROTO_VIOLATION: [400, "MALFORMED_MULTIPART"],
+  FST_INVALID_JSON_FIELD_ERROR: [400, "INVALID_JSON_FIELD"],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, "UNSUPPORTED_MEDIA_TYPE"],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, "BODY_TOO_LARGE"],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, "INVALID_BODY"],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, "INVALID_BODY"],
+  FST_ERR_CTP_EMPTY_TYPE: [400, "INVALID_BODY"],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, "INVALID_BODY"],
+};
+
+/** Error messages busboy gives for a body that is not well-formed multipart. */
+const MALFORMED_MULTIPART =
+  /Unexpected end of (form|multipart data)|Malformed|Part terminated early|Multipart: Boundary not found|Unexpected token/i;
+
+export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (isStorageUnavailable(err)) return storageUnavailable();
+  const fastifyError = err as Partial<FastifyError> & { validationContext?: string };
+  if (fastifyError.validation) {
+    return badRequest("VALIDATION_ERROR", fastifyError.message ?? "invalid request");
+  }
+  const known = fastifyError.code ? FRAMEWORK_ERRORS[fastifyError.code] : undefined;
+  if (known) return new ApiError(known[0], known[1], fastifyError.message ?? known[1]);
+  if (fastifyError.code === "FST_MP_PREMATURE_CLOSE" || fastifyError.code === "ERR_STREAM_PREMATURE_CLOSE") {
+    return badRequest("REQUEST_ABORTED", "the request body ended before it was complete");
+  }
+  if (err instanceof Error && MALFORMED_MULTIPART.test(err.message)) {
+    return badRequest("MALFORMED_MULTIPART", "the multipart body is malformed");
+  }
+  // Other client errors Fastify raises carry their 4xx status and a message meant for the client.
+  const status = fastifyError.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return new ApiError(status, "BAD_REQUEST", fastifyError.message ?? "bad request");
+  }
+  return undefined;
+}
+
+export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  return reply
+    .code(error.statusCode)
+    .headers(error.headers)
+    .send({ error: { code: error.code, message: error.message } });
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const known = toApiError(err);
+    if (known) {
+      if (known.statusCode >= 500) request.log.warn({ err }, "service unavailable");
+      else request.log.info({ code: known.code, msg: known.message }, "request refused");
+      return sendError(reply, known);
+    }
+    request.log.error({ err }, "unhandled error");
+    return sendError(reply, new ApiError(500, "INTERNAL", "internal error"));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, notFound("ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`)),
+  );
+}
+
+/**
+ * Errors the router raises before any route runs (bad URL encoding, a path parameter over
+ * `maxParamLength`), answered in our shape too.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 400;
+  const code = error.code === "FST_ERR_MAX_PARAM_LENGTH" ? "URL_TOO_LONG" : "BAD_URL";
+  sendError(
+    reply,
+    new ApiError(status, code, code === "URL_TOO_LONG" ? "a path segment is too long" : "malformed URL"),
+  );
+}
+
+/** Response schemas for the error statuses a route can answer with. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorBody]));
+}

@@ -1,0 +1,86 @@
+// GET /healthz: the process is up (liveness; never touches MinIO, so a MinIO outage does not get
+// the pod restarted). GET /readyz: MinIO answers and both buckets exist (readiness), asked the way
+// the API's least-privilege policy allows: a listing of its own prefix (HEAD bucket carries no
+// prefix, so the policy refuses it).
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type * as Minio from "minio";
+import { Type } from "typebox";
+import type { ServiceContext } from "../context";
+import { ApiError, errorResponses, isStorageUnavailable, RETRY_AFTER_SECONDS, storageUnavailable } from "../errors";
+import { EXECUTIONS_PREFIX, UPLOADS_PREFIX } from "../keys";
+
+/**
+ * A readiness probe must answer quickly even when MinIO hangs instead of refusing: below the
+ * probe's own timeout (3 s in the Pulumi program), so the kubelet sees our 503, not a timeout.
+ */
+export const READY_TIMEOUT_MS = 2000;
+
+const Status = Type.Object({ status: Type.Literal("ok") });
+const Ready = Type.Object({ status: Type.Literal("ready"), buckets: Type.Array(Type.String()) });
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error("readiness check timed out"), { code: "ETIMEDOUT" })), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Whether a bucket exists: one listing page of `prefix`; NoSuchBucket means it does not. */
+async function bucketPresent(client: Minio.Client, bucket: string, prefix: string): Promise<boolean> {
+  const stream = client.listObjectsV2(bucket, prefix, false);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.once("data", () => resolve());
+      stream.once("end", () => resolve());
+      stream.once("error", reject);
+    });
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === "NoSuchBucket") return false;
+    throw err;
+  } finally {
+    stream.destroy();
+  }
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
+  app.get(
+    "/healthz",
+    { schema: { summary: "Liveness", tags: ["operations"], security: [], response: { 200: Status } } },
+    async () => ({ status: "ok" as const }),
+  );
+
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        summary: "Readiness: MinIO reachable and both buckets present",
+        tags: ["operations"],
+        security: [],
+        response: { 200: Ready, ...errorResponses(503) },
+      },
+    },
+    async () => {
+      const buckets = [ctx.config.buckets.uploads, ctx.config.buckets.artifacts];
+      const prefixes = [UPLOADS_PREFIX, EXECUTIONS_PREFIX];
+      let present: boolean[];
+      try {
+        present = await withTimeout(
+          Promise.all(buckets.map((b, i) => bucketPresent(ctx.storage.data, b, prefixes[i] as string))),
+          READY_TIMEOUT_MS,
+        );
+      } catch (err) {
+        if (isStorageUnavailable(err)) throw storageUnavailable();
+        throw err;
+      }
+      const missing = buckets.filter((_, i) => !present[i]);
+      if (missing.length > 0) {
+        throw new ApiError(503, "BUCKETS_MISSING", `missing bucket(s): ${missing.join(", ")}`, {
+          "retry-after": String(RETRY_AFTER_SECONDS),
+        });
+      }
+      return { status: "ready" as const, buckets };
+    },
+  );
+};

@@ -1,0 +1,97 @@
+// POST /upload (the seed's contract, answered 200) and POST /v1/uploads (the same, versioned,
+// answered 201): one multipart part named `file`, streamed to uploads/<date>/<uuid>/<safe-name>.
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
+import type { ServiceContext } from "../context";
+import { badRequest, errorResponses } from "../errors";
+import { resolveExpiry } from "../expiry";
+import { allowedContentType, clientFileName, RequestWrites, type StoredFile, storeFilePart } from "../file-parts";
+import { uploadKey } from "../keys";
+import { ExpiresQuery, multipartBody, UploadResult } from "../schemas";
+
+const UploadForm = multipartBody(
+  { file: { description: "The file; its name and content type are taken from the part", binary: true } },
+  ["file"],
+);
+
+export const uploadRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
+  const { config, storage, metrics } = ctx;
+  const bucket = config.buckets.uploads;
+  const limits = {
+    fileSize: config.limits.maxUploadBytes,
+    files: 1,
+    // A few small text fields are tolerated (and ignored) for forms that send extras.
+    fields: 4,
+    fieldSize: 1024,
+    parts: 5,
+    fieldNameSize: 100,
+    headerPairs: 20,
+  };
+
+  async function receive(request: FastifyRequest): Promise<StoredFile> {
+    const writes = new RequestWrites(storage, request.log);
+    return writes.atomically(async () => {
+      let stored: StoredFile | undefined;
+      for await (const part of request.parts({ limits })) {
+        if (part.type === "field") continue;
+        if (part.fieldname !== "file") {
+          throw badRequest(
+            "UNEXPECTED_PART",
+            `unexpected multipart part "${part.fieldname}"; send one file part named "file"`,
+          );
+        }
+        const contentType = allowedContentType(part, config.limits.allowedContentTypes);
+        const key = uploadKey(clientFileName(part.filename), ctx.now(), ctx.newId());
+        stored = await storeFilePart(part, {
+          storage,
+          bucket,
+          key,
+          contentType,
+          maxBytes: config.limits.maxUploadBytes,
+          log: request.log,
+        });
+        writes.add(bucket, key);
+      }
+      if (!stored) throw badRequest("MISSING_FILE", 'the multipart body has no file part named "file"');
+      return stored;
+    });
+  }
+
+  for (const [url, status, summary] of [
+    ["/upload", 200, "Upload a file (the original contract)"],
+    ["/v1/uploads", 201, "Upload a file"],
+  ] as const) {
+    app.post(
+      url,
+      {
+        schema: {
+          summary,
+          tags: ["uploads"],
+          consumes: ["multipart/form-data"],
+          querystring: ExpiresQuery,
+          response: { [status]: UploadResult, ...errorResponses(400, 401, 413, 415, 503) },
+        },
+        config: { openapiBody: UploadForm },
+      },
+      async (request, reply) => {
+        // Before reading the body: a refused expiry must not cost an upload.
+        const expiry = resolveExpiry(request.query.expires_in, config.presign, ctx.now());
+        const stored = await receive(request);
+        metrics.uploadedBytes.inc({ bucket }, stored.size);
+        const name = stored.key.slice(stored.key.lastIndexOf("/") + 1);
+        return reply.code(status).send({
+          file_path: stored.key,
+          bucket,
+          filename: stored.originalName,
+          safe_name: name,
+          size: stored.size,
+          content_type: stored.contentType,
+          etag: stored.etag,
+          download_url: await storage.presignGet(bucket, stored.key, expiry.seconds, name),
+          expires_in: expiry.seconds,
+          expires_at: expiry.expiresAt,
+        });
+      },
+    );
+  }
+};

@@ -1,0 +1,77 @@
+// The process: read the configuration (exit 1 naming the bad variable), listen, and on SIGTERM or
+// SIGINT stop accepting connections and let in-flight requests, uploads included, finish before
+// exiting. Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds; we give up a little
+// earlier (SHUTDOWN_GRACE_MS) so the exit is ours, not a SIGKILL.
+import { buildApp } from "./app";
+import { ConfigError, loadConfig } from "./config";
+
+/** How long in-flight requests get after SIGTERM: below the pod's terminationGracePeriodSeconds (60). */
+const SHUTDOWN_GRACE_MS = 50_000;
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const app = await buildApp({
+    config,
+    logger: { level: config.logLevel },
+    server: {
+      // A slow client may not hold a socket open forever before sending its headers...
+      connectionTimeout: 60_000,
+      // ...but an upload of MAX_UPLOAD_BYTES over a slow link may take minutes.
+      requestTimeout: 15 * 60_000,
+      // Above typical load-balancer idle timeouts (60 s), so they close first, never us mid-request.
+      keepAliveTimeout: 65_000,
+      // While draining, a request that still arrives on an open keep-alive connection is served
+      // (and told `Connection: close`, below) instead of getting Fastify's own 503 body, which is
+      // not in our error shape.
+      return503OnClosing: false,
+    },
+  });
+
+  let closing = false;
+  // Requests that finish while we drain tell their client to drop the connection; otherwise an idle
+  // keep-alive socket would hold close() until the client's own idle timeout.
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, "shutting down: draining in-flight requests");
+    const force = setTimeout(() => {
+      app.log.error("in-flight requests did not finish in time; exiting");
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    // close() stops listening, closes idle keep-alive sockets and resolves once every in-flight
+    // request has been answered (and its socket closed), then runs onClose hooks (MinIO sockets).
+    app.close().then(
+      () => {
+        app.log.info("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        app.log.error({ err }, "error while stopping");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+
+  await app.listen({ port: config.port, host: config.host });
+}
+
+main().catch((err: unknown) => {
+  console.error("fatal:", err);
+  process.exit(1);
+});

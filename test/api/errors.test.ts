@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { ApiError, isStorageUnavailable, RETRY_AFTER_SECONDS, toApiError } from "../../api/errors";
+
+const withCode = (message: string, code: string, extra: object = {}) =>
+  Object.assign(new Error(message), { code, ...extra });
+
+describe("error mapping", () => {
+  it("MinIO unreachable or busy is a 503 with Retry-After and a fixed message", () => {
+    for (const err of [
+      withCode("connect ECONNREFUSED 10.0.0.7:9000", "ECONNREFUSED"),
+      withCode("read ECONNRESET", "ECONNRESET"),
+      withCode("getaddrinfo ENOTFOUND minio.ns.svc", "ENOTFOUND"),
+      withCode("Server not initialized", "XMinioServerNotInitialized"),
+      new Error("Retryable HTTP status: 503"),
+      new Error("wrapped", { cause: withCode("x", "EHOSTUNREACH") }),
+    ]) {
+      expect(isStorageUnavailable(err), err.message).toBe(true);
+      const mapped = toApiError(err);
+      expect(mapped).toMatchObject({ statusCode: 503, code: "STORAGE_UNAVAILABLE" });
+      expect(mapped?.headers["retry-after"]).toBe(String(RETRY_AFTER_SECONDS));
+      expect(mapped?.message).not.toMatch(/10\.0\.0\.7|minio\.ns|ECONN/);
+    }
+  });
+
+  it("other MinIO errors are not taken for an outage (they become a generic 500)", () => {
+    expect(isStorageUnavailable(withCode("Access Denied.", "AccessDenied"))).toBe(false);
+    expect(toApiError(withCode("Access Denied.", "AccessDenied"))).toBeUndefined();
+    expect(toApiError(new TypeError("x is undefined"))).toBeUndefined();
+  });
+
+  it("multipart and framework errors keep a 4xx status under our codes", () => {
+    expect(toApiError(withCode("request file too large", "FST_REQ_FILE_TOO_LARGE"))).toMatchObject({
+      statusCode: 413,
+      code: "FILE_TOO_LARGE",
+    });
+    expect(toApiError(withCode("reach files limit", "FST_FILES_LIMIT"))).toMatchObject({
+      statusCode: 413,
+      code: "TOO_MANY_FILES",
+    });
+    expect(toApiError(withCode("the request is not multipart", "FST_INVALID_MULTIPART_CONTENT_TYPE"))).toMatchObject({
+      statusCode: 415,
+    });
+    expect(toApiError(new Error("Unexpected end of form"))).toMatchObject({
+      statusCode: 400,
+      code: "MALFORMED_MULTIPART",
+    });
+    expect(toApiError(withCode("closed", "FST_MP_PREMATURE_CLOSE"))).toMatchObject({
+      statusCode: 400,
+      code: "REQUEST_ABORTED",
+    });
+    expect(toApiError(Object.assign(new Error("body/x must be string"), { validation: [] }))).toMatchObject({
+      statusCode: 400,
+      code: "VALIDATION_ERROR",
+    });
+  });
+
+  it("our own errors pass through unchanged", () => {
+    const err = new ApiError(409, "ALREADY_SAVED", "already");
+    expect(toApiError(err)).toBe(err);
+  });
+});

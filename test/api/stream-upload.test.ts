@@ -1,0 +1,130 @@
+// Streaming into MinIO: single PUT for small files, multipart for large ones, and whatever goes
+// wrong (verification refused, source failing, client gone) leaves no object and no pending upload.
+import { randomBytes } from "node:crypto";
+import { request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MIN_PART_SIZE, partSizeFor, streamToObject } from "../../api/stream-upload";
+import { readAll } from "../helpers/minio";
+import { auth, BOUNDARY, fixedId, type Harness, listKeys, MiB, pendingUploads, startHarness, waitFor } from "./support";
+
+let h: Harness;
+let bucket: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  bucket = h.config.buckets.uploads;
+});
+afterAll(async () => h?.close());
+
+/** A stream of `total` random bytes in 64 KiB chunks, failing after `failAfter` bytes if given. */
+function source(total: number, failAfter?: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (failAfter !== undefined && sent >= failAfter) {
+        this.destroy(new Error("source failed"));
+        return;
+      }
+      if (sent >= total) {
+        this.push(null);
+        return;
+      }
+      const n = Math.min(64 * 1024, total - sent);
+      sent += n;
+      this.push(randomBytes(n));
+    },
+  });
+}
+
+const headers = { "Content-Type": "application/octet-stream" };
+const nothingLeft = async (key: string) => {
+  expect(await listKeys(h.client, bucket, key)).toEqual([]);
+  expect(await pendingUploads(h.client, bucket, key)).toEqual([]);
+};
+
+describe("streamToObject", () => {
+  it("part size: S3's 5 MiB minimum, larger only when 10 000 parts would not hold the limit", () => {
+    expect(partSizeFor(100 * MiB)).toBe(MIN_PART_SIZE);
+    expect(partSizeFor(100_000 * MiB)).toBe(10 * MiB);
+  });
+
+  it("a file within one part is a single PUT", async () => {
+    let verified = -1;
+    const result = await streamToObject(h.client, bucket, "stream/small.bin", source(1000), {
+      headers,
+      partSize: MIN_PART_SIZE,
+      verify: (size) => {
+        verified = size;
+      },
+    });
+    expect(verified).toBe(1000);
+    expect(result.size).toBe(1000);
+    expect(result.etag).toMatch(/^[0-9a-f]{32}$/);
+    expect((await readAll(await h.client.getObject(bucket, "stream/small.bin"))).length).toBe(1000);
+  });
+
+  it("a refused verification after parts were sent aborts the multipart upload", async () => {
+    const key = "stream/refused.bin";
+    await expect(
+      streamToObject(h.client, bucket, key, source(MIN_PART_SIZE + 10), {
+        headers,
+        partSize: MIN_PART_SIZE,
+        verify: () => {
+          throw new Error("refused");
+        },
+      }),
+    ).rejects.toThrow("refused");
+    await nothingLeft(key);
+  });
+
+  it("a failing source after parts were sent aborts the multipart upload", async () => {
+    const key = "stream/failing.bin";
+    await expect(
+      streamToObject(h.client, bucket, key, source(3 * MIN_PART_SIZE, MIN_PART_SIZE + 128 * 1024), {
+        headers,
+        partSize: MIN_PART_SIZE,
+        verify: () => undefined,
+      }),
+    ).rejects.toThrow("source failed");
+    await nothingLeft(key);
+  });
+});
+
+describe("a client that aborts its upload", () => {
+  it("leaves no object and no pending multipart upload", async () => {
+    const id = "0b6f7c1e-0000-4000-8000-0000000ab047";
+    const app = await h.appWith({}, fixedId(id));
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const { port } = app.server.address() as AddressInfo;
+    const key = `uploads/2026/03/04/${id}/aborted.bin`;
+
+    const req = request({
+      host: "127.0.0.1",
+      port,
+      method: "POST",
+      path: "/v1/uploads",
+      headers: { ...auth, "content-type": `multipart/form-data; boundary=${BOUNDARY}`, "transfer-encoding": "chunked" },
+    });
+    req.on("error", () => undefined); // we are the ones cutting the connection
+    req.write(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="aborted.bin"\r\n` +
+        "Content-Type: application/octet-stream\r\n\r\n",
+    );
+    req.write(randomBytes(6 * MiB)); // more than one part: a multipart upload is under way
+    await waitFor("the multipart upload to start", async () =>
+      (await pendingUploads(h.client, bucket, key)).length > 0 ? true : undefined,
+    );
+
+    req.destroy();
+
+    await waitFor("the multipart upload to be aborted", async () =>
+      (await pendingUploads(h.client, bucket, key)).length === 0 ? true : undefined,
+    );
+    await nothingLeft(key);
+    // The server is fine afterwards.
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+  });
+});
