@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the project's real parts from source once, into a cache outside the repository:
 # Node.js 22 (when the machine's is older), the MinIO server and mc, the Pulumi CLI with our Node.js
-# language host and the dynamic-provider shim. A part whose cache folder is complete is reused, so a
+# language host, the dynamic-provider shim and the Kubernetes provider plugin. A part whose cache folder is complete is reused, so a
 # second run takes seconds. A failing step stops everything and shows its command and output.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -11,7 +11,7 @@ mkdir -p "$WSS_CACHE"
 export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
 
 started=$SECONDS
-steps_total=6
+steps_total=7
 step_no=0
 elapsed() { local s=$((SECONDS - ${1:-$started})); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
@@ -49,6 +49,20 @@ step() {
   mkdir -p "$2/bin"
 }
 finish() { date -u +%FT%TZ >"$1/.complete"; }
+
+# module_dir MODULE@VERSION: downloads a Go module (read-only, in the module cache) and prints its folder.
+module_dir() {
+  go mod download -json "$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s);if(m.Error){console.error(m.Error);process.exit(1)}process.stdout.write(m.Dir)})'
+}
+
+# writable_copy MODULE@VERSION WORKDIR: a writable copy of a module, to edit its go.mod before building.
+writable_copy() {
+  local src
+  src="$(module_dir "$1")"
+  rm -rf "$2"
+  cp -r "$src" "$2"
+  chmod -R u+w "$2"
+}
 
 # on_path_at_version CMD EXPECTED: prints the path of CMD when it is on PATH and its version output
 # contains EXPECTED, so a user's existing binary is used instead of building.
@@ -112,9 +126,8 @@ if step "pulumi CLI $PULUMI_VERSION" "$PULUMI_DIR"; then
   if existing="$(on_path_at_version pulumi "v$PULUMI_VERSION")"; then
     ln -s "$existing" "$PULUMI_DIR/bin/pulumi"; echo "      using $existing"
   else
-    src="$(go mod download -json "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).Dir))')"
     work="$WSS_CACHE/.work-pulumi-$PULUMI_VERSION"
-    rm -rf "$work"; cp -r "$src" "$work"; chmod -R u+w "$work"
+    writable_copy "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" "$work"
     (cd "$work" && go mod edit -dropreplace=github.com/pulumi/pulumi/sdk/v3)
     (cd "$work" && run_logged "$PULUMI_DIR/build.log" go build -v -trimpath -tags osusergo,grpcnotrace \
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
@@ -144,9 +157,31 @@ step_no=$((step_no + 1))
 if [ -x "$PULUMI_DIR/bin/pulumi-resource-pulumi-nodejs" ]; then
   echo "[$step_no/$steps_total] dynamic-provider shim: cached"
 else
-  sdk="$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).Dir))')"
+  sdk="$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION")"
   install -m 0755 "$sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$PULUMI_DIR/bin/"
   echo "[$step_no/$steps_total] dynamic-provider shim: installed"
+fi
+
+# 7. The Kubernetes provider plugin. Its go.mod replaces sdk/v4 with ../sdk (not in the module zip):
+# drop it (it requires the published sdk/v4 already), write the embedded schema with the version
+# stamped (upstream's `go generate`), build, and install it into the plugin cache under the exact
+# version the npm SDK asks for.
+if step "pulumi-resource-kubernetes $KUBERNETES_PROVIDER_VERSION" "$KUBERNETES_DIR"; then
+  work="$WSS_CACHE/.work-kubernetes-$KUBERNETES_PROVIDER_VERSION"
+  writable_copy "github.com/pulumi/pulumi-kubernetes/provider/v4@$KUBERNETES_PROVIDER_MODULE_VERSION" "$work"
+  (cd "$work" && go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4)
+  (cd "$work/cmd/pulumi-resource-kubernetes" && VERSION="v$KUBERNETES_PROVIDER_VERSION" run_logged "$KUBERNETES_DIR/generate.log" go run ./generate.go)
+  (cd "$work" && run_logged "$KUBERNETES_DIR/build.log" go build -v -trimpath \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=v$KUBERNETES_PROVIDER_VERSION" \
+    -o "$KUBERNETES_DIR/bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)
+  rm -rf "$work"
+  finish "$KUBERNETES_DIR"
+fi
+plugin_dir="$PULUMI_HOME/plugins/resource-kubernetes-v$KUBERNETES_PROVIDER_VERSION"
+if [ ! -x "$plugin_dir/pulumi-resource-kubernetes" ]; then
+  run_logged "$KUBERNETES_DIR/plugin-install.log" "$PULUMI_DIR/bin/pulumi" plugin install resource kubernetes \
+    "$KUBERNETES_PROVIDER_VERSION" --file "$KUBERNETES_DIR/bin/pulumi-resource-kubernetes"
+  echo "      installed into the plugin cache as kubernetes $KUBERNETES_PROVIDER_VERSION"
 fi
 
 echo
@@ -156,3 +191,4 @@ echo "  node    $(node --version)"
 echo "  pulumi  $(pulumi version)"
 echo "  minio   $(minio --version | head -n 1)"
 echo "  mc      $(mc --version | head -n 1)"
+echo "  plugins $(pulumi plugin ls 2>/dev/null | awk 'NR>1 && $1 != "" {printf "%s %s  ", $1, $3}')"

@@ -14,9 +14,16 @@ MC_MODULE_VERSION=v0.0.0-20250313080218-cf909e1063a9
 # The CLI and our language host share the version of the npm package @pulumi/pulumi (package.json).
 PULUMI_VERSION=3.276.0
 
+# The Kubernetes provider plugin, at the version of the npm SDK @pulumi/kubernetes (package.json).
+# The proxy serves one revision of its Go module (2026-01-15, which requires sdk/v4 4.24.0), the
+# code of the 4.24.x line; it is stamped with the npm SDK's version so the engine finds it.
+KUBERNETES_PROVIDER_VERSION=4.24.1
+KUBERNETES_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+
 WSS_CACHE="${WSS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/workflow-studio-storage}"
 NODE_DIR="$WSS_CACHE/node-$NODE_VERSION"
 MINIO_DIR="$WSS_CACHE/minio-$MINIO_MODULE_VERSION"
 MC_DIR="$WSS_CACHE/mc-$MC_MODULE_VERSION"
 PULUMI_DIR="$WSS_CACHE/pulumi-$PULUMI_VERSION"
+KUBERNETES_DIR="$WSS_CACHE/pulumi-resource-kubernetes-$KUBERNETES_PROVIDER_VERSION"
 export PULUMI_HOME="$WSS_CACHE/pulumi-home"

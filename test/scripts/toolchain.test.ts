@@ -18,7 +18,7 @@ describe("toolchain", () => {
     const started = Date.now();
     const out = run("bash", ["scripts/toolchain/setup.sh"]);
     expect(out).not.toMatch(/building/);
-    expect(out.match(/: (cached|the machine's)/g)?.length).toBe(6);
+    expect(out.match(/: (cached|the machine's)/g)?.length).toBe(7);
     console.log(`second setup run: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
@@ -33,6 +33,13 @@ describe("toolchain", () => {
     const mcCommit = pins.MC_MODULE_VERSION?.split("-").at(-1);
     expect(run("minio", ["--version"])).toContain(minioCommit);
     expect(run("mc", ["--version"])).toContain(mcCommit);
+  });
+
+  it("the Kubernetes plugin is installed under the exact version of the npm SDK", () => {
+    const sdk = JSON.parse(readFileSync(join(root, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8"));
+    expect(pins.KUBERNETES_PROVIDER_VERSION).toBe(sdk.version);
+    const plugins = JSON.parse(run("pulumi", ["plugin", "ls", "--json"])) as { name: string; version: string }[];
+    expect(plugins).toContainEqual(expect.objectContaining({ name: "kubernetes", version: sdk.version }));
   });
 
   it("node is 22 or newer", () => {
