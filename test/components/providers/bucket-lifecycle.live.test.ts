@@ -1,0 +1,160 @@
+import { randomBytes } from "node:crypto";
+import * as http from "node:http";
+import aws4 from "aws4";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readLifecycle, writeLifecycle } from "../../../components/providers/bucket-lifecycle";
+import { buildDocument, type LifecycleSettings } from "../../../components/providers/lifecycle-document";
+import { addTier, isMinioAdminError, removeTier } from "../../../components/providers/minio-admin";
+import type { MinioConnection } from "../../../components/providers/minio-connection";
+import { readAll, startTestMinio, type TestMinio } from "../../helpers/minio";
+
+/** A signed HEAD, to see the response headers exactly as MinIO sends them. */
+function head(conn: MinioConnection, bucket: string, key: string): Promise<http.IncomingHttpHeaders> {
+  const url = new URL(conn.endpoint);
+  const signed = aws4.sign(
+    { host: url.host, path: `/${bucket}/${key}`, method: "HEAD", service: "s3", region: "us-east-1" },
+    { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey },
+  );
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname: url.hostname, port: url.port, method: "HEAD", path: signed.path }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve(res.headers);
+      else reject(new Error(`HEAD ${bucket}/${key}: HTTP ${res.statusCode}`));
+    });
+    for (const [k, v] of Object.entries(signed.headers ?? {})) req.setHeader(k, String(v));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("lifecycle documents and a real transition against real hot and cold MinIO servers", () => {
+  let minio: TestMinio;
+  let hot: MinioConnection;
+  const base: LifecycleSettings = {
+    bucket: "artifacts",
+    tier: "COLD",
+    transitionDays: 30,
+    prefix: "runs/",
+    minObjectSizeBytes: 1024,
+  };
+
+  beforeAll(async () => {
+    minio = await startTestMinio({ serverEnv: { MINIO_SCANNER_SPEED: "fastest" } });
+    const h = minio.server("hot");
+    const c = minio.server("cold");
+    hot = { endpoint: h.endpoint, accessKey: h.accessKey, secretKey: h.secretKey };
+    await minio.client("cold").makeBucket("cold-tier");
+    await minio.client("hot").makeBucket("artifacts");
+    await minio.client("hot").makeBucket("transitions");
+    await addTier(hot, {
+      name: "COLD",
+      type: "minio",
+      endpoint: c.endpoint,
+      bucket: "cold-tier",
+      prefix: "hot/",
+      accessKey: c.accessKey,
+      secretKey: c.secretKey,
+    });
+  });
+  afterAll(async () => {
+    await minio?.stop();
+  });
+
+  it("a bucket without a lifecycle reads as no rules", async () => {
+    expect(await readLifecycle(minio.client("hot"), "artifacts")).toEqual([]);
+  });
+
+  it("sets a single-rule document and reads back the same normalised document (minio-js: one rule = object)", async () => {
+    const doc = buildDocument(base);
+    await writeLifecycle(minio.client("hot"), "artifacts", doc);
+    const raw = await minio.client("hot").getBucketLifecycle("artifacts");
+    expect(Array.isArray(raw?.Rule)).toBe(false);
+    expect(raw?.Rule).toMatchObject({
+      ID: "transition",
+      Filter: { And: { Prefix: "runs/", ObjectSizeGreaterThan: 1024 } },
+      Transition: { Days: 30, StorageClass: "COLD" },
+    });
+    expect(await readLifecycle(minio.client("hot"), "artifacts")).toEqual(doc);
+  });
+
+  it("updates to two rules with expiration and noncurrent actions, and Days 0 comes back absent", async () => {
+    const doc = buildDocument({
+      ...base,
+      transitionDays: 0,
+      prefix: "",
+      expirationDays: 365,
+      noncurrentTransitionDays: 0,
+      noncurrentExpirationDays: 7,
+    });
+    await writeLifecycle(minio.client("hot"), "artifacts", doc);
+    const raw = await minio.client("hot").getBucketLifecycle("artifacts");
+    const rules = raw?.Rule as unknown as Record<string, unknown>[];
+    const transition = rules.find((r) => r.ID === "transition");
+    // MinIO omits <Days>0</Days> in the transition (Go omitempty)...
+    expect(transition?.Transition).toEqual({ StorageClass: "COLD" });
+    // ...but NoncurrentDays 0 comes back as written.
+    expect(transition?.NoncurrentVersionTransition).toEqual({ NoncurrentDays: 0, StorageClass: "COLD" });
+    expect(transition?.Filter).toEqual({ ObjectSizeGreaterThan: 1024 });
+    expect(await readLifecycle(minio.client("hot"), "artifacts")).toEqual(doc);
+  });
+
+  it("refuses a transition to a tier that does not exist", async () => {
+    await expect(
+      writeLifecycle(minio.client("hot"), "artifacts", buildDocument({ ...base, tier: "NOSUCH" })),
+    ).rejects.toThrow(/bucket "artifacts".*InvalidStorageClass/);
+  });
+
+  it("deletes the lifecycle", async () => {
+    await writeLifecycle(minio.client("hot"), "artifacts", []);
+    expect(await readLifecycle(minio.client("hot"), "artifacts")).toEqual([]);
+  });
+
+  it("a Days 0 rule set before upload moves a large object to the cold tier; a small one stays", async () => {
+    const client = minio.client("hot");
+    await writeLifecycle(client, "transitions", buildDocument({ ...base, bucket: "transitions", transitionDays: 0 }));
+    const large = randomBytes(64 * 1024);
+    const small = randomBytes(100);
+    await client.putObject("transitions", "runs/1/model.bin", large);
+    await client.putObject("transitions", "runs/1/small.txt", small);
+    await client.putObject("transitions", "other/model.bin", large);
+
+    const headers = await waitFor("the large object to reach the COLD tier", async () => {
+      const h = await head(hot, "transitions", "runs/1/model.bin");
+      return h["x-amz-storage-class"] === "COLD" ? h : undefined;
+    });
+    expect(headers["content-length"]).toBe(String(large.length));
+
+    // The bytes are in the cold bucket, under the tier's prefix.
+    const cold = minio.client("cold");
+    const remote: { name: string; size: number }[] = [];
+    for await (const o of cold.listObjects("cold-tier", "", true))
+      if (o.name) remote.push({ name: o.name, size: o.size });
+    expect(remote).toHaveLength(1);
+    expect(remote[0]?.name.startsWith("hot/")).toBe(true);
+    expect(await readAll(await cold.getObject("cold-tier", remote[0]?.name as string))).toEqual(large);
+
+    // GET through the hot endpoint still returns them.
+    expect(await readAll(await client.getObject("transitions", "runs/1/model.bin"))).toEqual(large);
+    // The small object and the one outside the prefix did not move (no storage class header: STANDARD).
+    expect((await head(hot, "transitions", "runs/1/small.txt"))["x-amz-storage-class"]).toBeUndefined();
+    expect((await head(hot, "transitions", "other/model.bin"))["x-amz-storage-class"]).toBeUndefined();
+  });
+
+  it("the tier now holds an object: removing it without force is refused", async () => {
+    const err = await removeTier(hot, "COLD").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isMinioAdminError(err, "XMinioAdminTierBackendNotEmpty")).toBe(true);
+  });
+});
