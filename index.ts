@@ -1,10 +1,16 @@
 // The program: reads and validates the stack's configuration once, composes the layers for the
 // chosen target and exports the outputs. Components never read config.
+import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ApiAccess } from "./components/api-access";
+import { readApiBundle } from "./components/api-bundle";
 import { ArtifactBuckets } from "./components/artifact-buckets";
+import { type ColdStorage, ColdTier } from "./components/cold-tier";
 import { MinioCluster } from "./components/minio-cluster";
+import { GeneratedSecret } from "./components/providers/generated-secret";
 import type { MinioConnectionInput } from "./components/providers/minio-connection";
+import { apiSettingsEnvironment, UploadApi, type UploadApiStorageSettings } from "./components/upload-api";
 import { loadStackConfig, type StackConfig } from "./config";
 
 const project = pulumi.getProject();
@@ -16,18 +22,36 @@ const config = loadStackConfig({
   isSecret: (key) => runtime.isConfigSecret(`${project}:${key}`),
 });
 
+/** Port of a local API process started from this stack's outputs (external target). */
+const localApiPort = 18080;
+
+/** The bearer keys of the API: given in config, or one generated and kept in state. */
+const apiKeys = config.api.apiKeys ?? new GeneratedSecret("api-key", { length: 40 }).value;
+
 /** Where each MinIO is, for the storage layer (management) and for clients (in-cluster, public). */
 interface Platform {
   hot: MinioConnectionInput;
+  cold: ColdStorage;
   hotInClusterEndpoint: pulumi.Input<string>;
   hotPublicEndpoint: pulumi.Input<string>;
   /** False when the stack only renders manifests: no MinIO runs that the storage layer could reach. */
   storageReachable: boolean;
+  /** Deploys the API once its storage settings and credentials are known (kubernetes target). */
+  deployApi?: (storage: UploadApiStorageSettings, access: ApiAccess) => UploadApi;
 }
 
 function externalPlatform(external: NonNullable<StackConfig["external"]>): Platform {
   return {
     hot: { endpoint: external.hot.endpoint, accessKey: external.hot.accessKey, secretKey: external.hot.secretKey },
+    cold: {
+      kind: "minio",
+      connection: {
+        endpoint: external.cold.endpoint,
+        accessKey: external.cold.accessKey,
+        secretKey: external.cold.secretKey,
+      },
+      endpointFromHot: external.cold.endpointFromHot,
+    },
     hotInClusterEndpoint: external.hot.endpoint,
     hotPublicEndpoint: external.hot.publicEndpoint,
     storageReachable: true,
@@ -56,7 +80,7 @@ function kubernetesPlatform(settings: NonNullable<StackConfig["kubernetes"]>): P
     },
     opts,
   );
-  new MinioCluster(
+  const cold = new MinioCluster(
     "cold",
     {
       namespace: settings.namespace,
@@ -67,11 +91,33 @@ function kubernetesPlatform(settings: NonNullable<StackConfig["kubernetes"]>): P
     },
     opts,
   );
+  const api = config.api;
   return {
     hot: { endpoint: settings.hotManagementEndpoint, accessKey: hot.rootUser, secretKey: hot.rootPassword },
+    cold: {
+      kind: "minio",
+      connection: { endpoint: settings.coldManagementEndpoint, accessKey: cold.rootUser, secretKey: cold.rootPassword },
+      endpointFromHot: cold.endpoint,
+    },
     hotInClusterEndpoint: hot.endpoint,
     hotPublicEndpoint: settings.hotPublicEndpoint,
     storageReachable: settings.renderYamlTo === undefined,
+    deployApi: (storage, access) =>
+      new UploadApi(
+        "upload-api",
+        {
+          namespace: settings.namespace,
+          storage,
+          credentials: { accessKey: access.accessKey, secretKey: access.secretKey },
+          apiKeys,
+          image: api.image,
+          bundle: api.image ? undefined : readApiBundle(join(__dirname, "dist", "api", "server.js")),
+          nodeImage: api.nodeImage,
+          replicas: api.replicas,
+          ingressHost: settings.apiIngressHost,
+        },
+        opts,
+      ),
   };
 }
 
@@ -89,10 +135,54 @@ const buckets = platform.storageReachable
       ephemeral: config.buckets.ephemeral,
     })
   : undefined;
+const uploads = buckets?.uploadsBucket ?? config.buckets.uploads;
+const artifacts = buckets?.artifactsBucket ?? config.buckets.artifacts;
+
+const lifecycle = config.lifecycle;
+const coldTier = platform.storageReachable
+  ? new ColdTier("cold-tier", {
+      hot: platform.hot,
+      cold: platform.cold,
+      tierName: lifecycle.tierName,
+      ephemeral: config.buckets.ephemeral,
+      rules: [
+        { name: "uploads", bucket: uploads },
+        { name: "artifacts", bucket: artifacts },
+      ].map((rule) => ({
+        ...rule,
+        transitionDays: lifecycle.transitionDays,
+        minObjectSizeBytes: lifecycle.minObjectSizeBytes,
+      })),
+    })
+  : undefined;
+
+const access = new ApiAccess("api-access", {
+  connection: platform.storageReachable ? platform.hot : undefined,
+  uploadsBucket: uploads,
+  artifactsBucket: artifacts,
+});
+
+const storageForApi: UploadApiStorageSettings = {
+  minioEndpoint: platform.hotInClusterEndpoint,
+  minioPublicEndpoint: platform.hotPublicEndpoint,
+  uploadsBucket: uploads,
+  artifactsBucket: artifacts,
+  presignDefaultSeconds: config.api.presignDefaultSeconds,
+  presignMaxSeconds: config.api.presignMaxSeconds,
+  maxUploadBytes: config.api.maxUploadBytes,
+};
+const api = platform.deployApi?.(storageForApi, access);
 
 export const target = config.target;
 export const minioEndpoint = platform.hotInClusterEndpoint;
 export const minioPublicEndpoint = platform.hotPublicEndpoint;
-export const uploadsBucket = buckets?.uploadsBucket ?? config.buckets.uploads;
-export const artifactsBucket = buckets?.artifactsBucket ?? config.buckets.artifacts;
-export const tierName = config.lifecycle.tierName;
+export const uploadsBucket = uploads;
+export const artifactsBucket = artifacts;
+export const tierName = coldTier?.tierName ?? lifecycle.tierName;
+/** In-cluster URL of the API (kubernetes target); a local API process listens on localApiPort. */
+export const apiUrl = api?.url ?? `http://127.0.0.1:${localApiPort}`;
+/** The API's environment, for running it from this stack's outputs (`npm run local`); secrets apart. */
+export const apiSettings = apiSettingsEnvironment(storageForApi, localApiPort);
+export const apiAccessKey = access.accessKey;
+export const apiSecretKey = access.secretKey;
+export const apiBearerKeys = pulumi.secret(apiKeys);

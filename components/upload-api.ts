@@ -40,6 +40,26 @@ export interface UploadApiArgs {
 const port = 8080;
 
 /**
+ * The API's non-secret environment (its contract is api/README.md). One function, so the pods on
+ * Kubernetes and a local API process started from the stack's outputs get the same settings.
+ */
+export function apiSettingsEnvironment(
+  s: UploadApiStorageSettings,
+  listenPort: number = port,
+): Record<string, pulumi.Input<string>> {
+  return {
+    PORT: String(listenPort),
+    MINIO_ENDPOINT: s.minioEndpoint,
+    MINIO_PUBLIC_ENDPOINT: s.minioPublicEndpoint,
+    UPLOADS_BUCKET: s.uploadsBucket,
+    ARTIFACTS_BUCKET: s.artifactsBucket,
+    PRESIGN_DEFAULT_SECONDS: String(s.presignDefaultSeconds),
+    PRESIGN_MAX_SECONDS: String(s.presignMaxSeconds),
+    MAX_UPLOAD_BYTES: String(s.maxUploadBytes),
+  };
+}
+
+/**
  * The upload/presign API on Kubernetes: a Deployment (the bundle from a ConfigMap run by a stock
  * Node.js image, or a built image), its Service, a PodDisruptionBudget and an optional Ingress.
  * Its environment comes from the stack's outputs; credentials and API keys from a Secret. Pod
@@ -79,17 +99,7 @@ export class UploadApi extends pulumi.ComponentResource {
       valueFrom: { secretKeyRef: { name: credentials.metadata.name, key } },
     });
 
-    const s = args.storage;
-    const settings: Record<string, pulumi.Input<string>> = {
-      PORT: String(port),
-      MINIO_ENDPOINT: s.minioEndpoint,
-      MINIO_PUBLIC_ENDPOINT: s.minioPublicEndpoint,
-      UPLOADS_BUCKET: s.uploadsBucket,
-      ARTIFACTS_BUCKET: s.artifactsBucket,
-      PRESIGN_DEFAULT_SECONDS: String(s.presignDefaultSeconds),
-      PRESIGN_MAX_SECONDS: String(s.presignMaxSeconds),
-      MAX_UPLOAD_BYTES: String(s.maxUploadBytes),
-    };
+    const settings = apiSettingsEnvironment(args.storage);
     const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
     const settingsChecksum = pulumi.output(settings).apply((values) => sha256(JSON.stringify(values)));
     // A hash reveals nothing of the credentials, yet changes when they rotate.

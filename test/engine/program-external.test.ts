@@ -2,9 +2,11 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
-import { startTestMinio, type TestMinio } from "../helpers/minio";
+import { clientFor, startTestMinio, type TestMinio } from "../helpers/minio";
 
 const root = join(__dirname, "..", "..");
+const hostUrl = (s: { endpoint: string; accessKey: string; secretKey: string }) =>
+  `http://${s.accessKey}:${s.secretKey}@${new URL(s.endpoint).host}`;
 
 // The project's own program, target `external`, against real hot and cold MinIO servers, through
 // the real CLI: up, check from outside, preview clean, change one value, destroy.
@@ -44,10 +46,53 @@ describe("the program, external target, through the real engine", () => {
     }
   });
 
+  it("registers the cold tier and gives each bucket the transition rule with the size filter", async () => {
+    const hot = minio.server("hot");
+    const tiers = JSON.parse(
+      execFileSync("mc", ["--quiet", "admin", "tier", "ls", "hot", "--json"], {
+        env: { ...process.env, MC_HOST_hot: hostUrl(hot) },
+        encoding: "utf8",
+      })
+        .trim()
+        .split("\n")[0] as string,
+    );
+    expect(JSON.stringify(tiers)).toContain('"COLD"');
+    for (const bucket of ["user-uploads", "workflow-artifacts"]) {
+      const lifecycle = await minio.client("hot").getBucketLifecycle(bucket);
+      const rules = [lifecycle?.Rule].flat();
+      expect(rules).toContainEqual(
+        expect.objectContaining({
+          Status: "Enabled",
+          Transition: expect.objectContaining({ Days: 30, StorageClass: "COLD" }),
+        }),
+      );
+      expect(JSON.stringify(rules)).toContain("10485760");
+    }
+  });
+
+  it("gives the API least-privilege credentials, as secret outputs", async () => {
+    const outputs = await eph.stack.outputs();
+    expect(outputs.apiSecretKey?.secret).toBe(true);
+    expect(outputs.apiBearerKeys?.secret).toBe(true);
+    expect(outputs.apiAccessKey).toEqual({ value: "upload-api", secret: false });
+    const api = clientFor({
+      endpoint: minio.server("hot").endpoint,
+      accessKey: String(outputs.apiAccessKey?.value),
+      secretKey: String(outputs.apiSecretKey?.value),
+    });
+    await api.putObject("user-uploads", "uploads/engine-test.txt", Buffer.from("from the API's identity"));
+    await expect(api.removeBucket("workflow-artifacts")).rejects.toMatchObject({ code: "AccessDenied" });
+    await expect(api.setBucketPolicy("user-uploads", "")).rejects.toMatchObject({ code: "AccessDenied" });
+    await expect(api.putObject("user-uploads", "elsewhere.txt", Buffer.from("x"))).rejects.toMatchObject({
+      code: "AccessDenied",
+    });
+  });
+
   it("keeps the MinIO secret keys out of the state in clear", () => {
     const state = eph.backendText();
     expect(state).not.toContain(minio.server("hot").secretKey);
     expect(state).not.toContain(minio.server("cold").secretKey);
+    expect(state).not.toMatch(/"apiSecretKey":\s*"[A-Za-z0-9_-]{40}"/);
   });
 
   it("a second preview shows no changes", async () => {

@@ -1,0 +1,112 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { buildBundle } from "../../api/build.mts";
+import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
+
+const root = join(__dirname, "..", "..");
+
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are plain, untyped YAML
+type Manifest = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; [key: string]: any };
+
+function readManifests(dir: string): Manifest[] {
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+  return files.flatMap((f) =>
+    parseAllDocuments(readFileSync(join(f.parentPath, f.name), "utf8")).map((d) => d.toJS() as Manifest),
+  );
+}
+
+// The kubernetes target of the real program through the real engine and the real Kubernetes
+// provider, which renders manifests to a folder instead of a cluster (none runs here).
+describe("the program, kubernetes target, rendered by the real Kubernetes provider", () => {
+  let eph: EphemeralStack;
+  let manifests: Manifest[];
+  const out = mkdtempSync(join(tmpdir(), "wss-manifests-"));
+  const find = (kind: string, name: string) => {
+    const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
+    if (!found) throw new Error(`no ${kind} ${name} in ${manifests.map((m) => `${m.kind}/${m.metadata.name}`)}`);
+    return found;
+  };
+
+  beforeAll(async () => {
+    await buildBundle();
+    eph = await createEphemeralStack(root, {
+      "workflow-studio-storage:target": { value: "kubernetes" },
+      "workflow-studio-storage:renderYamlTo": { value: out },
+      "workflow-studio-storage:namespace": { value: "wss-render" },
+      "workflow-studio-storage:minioMode": { value: "distributed" },
+      "workflow-studio-storage:minioReplicas": { value: "4" },
+      "workflow-studio-storage:minioDrivesPerPod": { value: "2" },
+      "workflow-studio-storage:minioPublicEndpoint": { value: "https://files.example.com" },
+      "workflow-studio-storage:managementSources": { value: "10.20.0.0/16" },
+      "workflow-studio-storage:apiIngressHost": { value: "storage-api.example.com" },
+    });
+  });
+  afterAll(async () => {
+    await eph?.dispose();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it("previews and renders every manifest", async () => {
+    const preview = await eph.stack.preview();
+    expect(preview.changeSummary.create).toBeGreaterThan(15);
+    const up = await eph.stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    manifests = readManifests(out);
+    const kinds = new Set(manifests.map((m) => m.kind));
+    for (const kind of ["Namespace", "StatefulSet", "Service", "Secret", "PodDisruptionBudget", "NetworkPolicy"]) {
+      expect(kinds).toContain(kind);
+    }
+    for (const kind of ["Deployment", "ConfigMap", "Ingress"]) expect(kinds).toContain(kind);
+  });
+
+  it("renders the hot cluster distributed over the headless service, hardened and probed", () => {
+    const sts = find("StatefulSet", "hot");
+    expect(sts.spec.replicas).toBe(4);
+    expect(sts.spec.podManagementPolicy).toBe("Parallel");
+    const container = sts.spec.template.spec.containers[0];
+    expect(container.args[1]).toBe("http://hot-{0...3}.hot-hl.wss-render.svc.cluster.local:9000/data/{0...1}");
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(container.readinessProbe.httpGet.path).toBe("/minio/health/ready");
+    expect(find("PodDisruptionBudget", "hot").spec.maxUnavailable).toBe(1);
+    expect(find("StatefulSet", "cold").spec.replicas).toBe(1);
+  });
+
+  it("lets only the API, the hot cluster (for the cold one) and management CIDRs reach MinIO", () => {
+    const hotPeers = find("NetworkPolicy", "hot").spec.ingress[0].from;
+    expect(hotPeers).toContainEqual({ podSelector: { matchLabels: { "app.kubernetes.io/name": "upload-api" } } });
+    expect(hotPeers).toContainEqual({ ipBlock: { cidr: "10.20.0.0/16" } });
+    const coldPeers = find("NetworkPolicy", "cold").spec.ingress[0].from;
+    expect(coldPeers).toContainEqual({
+      podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "hot" } },
+    });
+  });
+
+  it("runs the API from the bundle with its environment wired from the stack", () => {
+    const deployment = find("Deployment", "upload-api");
+    const env = Object.fromEntries(
+      deployment.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      MINIO_ENDPOINT: "http://hot.wss-render.svc.cluster.local:9000",
+      MINIO_PUBLIC_ENDPOINT: "https://files.example.com",
+      UPLOADS_BUCKET: "user-uploads",
+      ARTIFACTS_BUCKET: "workflow-artifacts",
+    });
+    expect(deployment.spec.template.metadata.annotations["checksum/bundle"]).toMatch(/^[0-9a-f]{64}$/);
+    const bundle = find("ConfigMap", "upload-api-bundle");
+    expect(bundle.binaryData["server.js.gz"].length).toBeLessThan(1024 * 1024);
+    expect(find("Ingress", "upload-api").spec.rules[0].host).toBe("storage-api.example.com");
+  });
+
+  it("a second preview shows no changes", async () => {
+    const preview = await eph.stack.preview();
+    expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
+  });
+});
