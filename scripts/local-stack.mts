@@ -209,7 +209,7 @@ ready in ${((Date.now() - t0) / 1000).toFixed(0)} s
   API               ${outputs.apiUrl}   (OpenAPI: ${outputs.apiUrl}/openapi.json)
   hot MinIO         ${hot.endpoint}   (buckets ${outputs.uploadsBucket}, ${outputs.artifactsBucket})
   cold MinIO        ${cold.endpoint}
-  API key           .local/Pulumi.local.yaml holds it encrypted; shown here for your machine only
+  API key           in the curl below (stored encrypted under .local/)
 
 Upload a file, then download it through the link the API returns:
 
