@@ -82,7 +82,6 @@ export const defaults = {
   apiReplicas: 2,
   apiNodeImage: "node:22.23.3-alpine",
   namespace: "workflow-studio-storage",
-  minioImage: "cgr.dev/chainguard/minio:latest",
   minioMode: "standalone",
   minioReplicas: 4,
   minioDrivesPerPod: 1,
@@ -277,7 +276,12 @@ function kubernetesSettings(r: ReturnType<typeof readers>, problems: Problems): 
     namespace: r.string("namespace", /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "allowed: a DNS label"),
     context: r.optional("kubeContext"),
     renderYamlTo,
-    minioImage: r.string("minioImage"),
+    // Upstream publishes no images any more: the operator names a build, pinned (README, "MinIO image").
+    minioImage: r.string(
+      "minioImage",
+      /^[^\s:@]+(:(?!latest$)[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/,
+      "it is required and must be pinned: a tag other than latest, or @sha256:<digest> (see README, MinIO image)",
+    ),
     hot: cluster("minio"),
     cold: cluster("cold"),
     hotManagementEndpoint: endpoint("minioManagementEndpoint"),

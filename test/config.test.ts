@@ -80,6 +80,7 @@ describe("loadStackConfig", () => {
 
   describe("kubernetes target", () => {
     const k8s = {
+      minioImage: "workflow-studio/minio:2026-02-12-7aac2a2c5b7c",
       minioManagementEndpoint: "https://minio-admin.example.com",
       minioPublicEndpoint: "https://files.example.com",
       coldManagementEndpoint: "https://minio-cold-admin.example.com",
@@ -112,8 +113,18 @@ describe("loadStackConfig", () => {
     });
 
     it("needs no live endpoints when it only renders manifests", () => {
-      const config = loadStackConfig(source({ renderYamlTo: "out/manifests" }));
+      const config = loadStackConfig(source({ renderYamlTo: "out/manifests", minioImage: k8s.minioImage }));
       expect(config.kubernetes?.renderYamlTo).toBe("out/manifests");
+    });
+
+    it("requires a pinned MinIO image", () => {
+      const pinned = { ...k8s, minioImage: "workflow-studio/minio@sha256:".padEnd(93, "a") };
+      expect(loadStackConfig(source(pinned)).kubernetes?.minioImage).toBe(pinned.minioImage);
+      for (const image of [undefined, "minio/minio", "minio/minio:latest"]) {
+        expect(() => loadStackConfig(source({ ...k8s, minioImage: image as unknown as string }))).toThrowError(
+          /wss:minioImage: .* is not valid; it is required and must be pinned/,
+        );
+      }
     });
 
     it("checks management sources as CIDRs", () => {

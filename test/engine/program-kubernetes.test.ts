@@ -36,6 +36,7 @@ describe("the program, kubernetes target, rendered by the real Kubernetes provid
       "workflow-studio-storage:target": { value: "kubernetes" },
       "workflow-studio-storage:renderYamlTo": { value: out },
       "workflow-studio-storage:namespace": { value: "wss-render" },
+      "workflow-studio-storage:minioImage": { value: "workflow-studio/minio:2026-02-12-7aac2a2c5b7c" },
       "workflow-studio-storage:minioMode": { value: "distributed" },
       "workflow-studio-storage:minioReplicas": { value: "4" },
       "workflow-studio-storage:minioDrivesPerPod": { value: "2" },
