@@ -180,6 +180,9 @@ export class UploadApi extends pulumi.ComponentResource {
                     fromSecret("MINIO_SECRET_KEY"),
                     fromSecret("API_KEYS"),
                   ],
+                  // Keep serving for a few seconds after SIGTERM is due: endpoints take that long to
+                  // drop the pod, and connections arriving meanwhile would be refused.
+                  lifecycle: { preStop: { sleep: { seconds: 5 } } },
                   livenessProbe: probe("/healthz"),
                   readinessProbe: probe("/readyz"),
                   resources: args.resources ?? {

@@ -70,7 +70,8 @@ function readInfo(dir: string, name: string): MinioServerInfo | undefined {
   return { ...info, pid: isAlive(pid) ? pid : 0 };
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback (for tests and `--port 0`). */
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -99,7 +99,7 @@ function configureStack(hot: MinioServerInfo, cold: MinioServerInfo): void {
   }
 }
 
-interface StackOutputs {
+export interface StackOutputs {
   apiUrl: string;
   apiSettings: Record<string, string>;
   apiAccessKey: string;
@@ -139,16 +139,21 @@ async function stopApi(): Promise<void> {
   rmSync(join(apiDir, "api.pid"), { force: true });
 }
 
-/** Starts the API from the stack's outputs; keeps a running one whose bundle and environment are the same. */
-async function startApi(outputs: StackOutputs): Promise<void> {
-  mkdirSync(apiDir, { recursive: true });
-  const env = {
+/** The API process's environment from a stack's outputs: its settings, its own credentials, its keys. */
+export function apiEnvironmentFromOutputs(outputs: StackOutputs): Record<string, string> {
+  return {
     ...outputs.apiSettings,
     HOST: "127.0.0.1",
     MINIO_ACCESS_KEY: outputs.apiAccessKey,
     MINIO_SECRET_KEY: outputs.apiSecretKey,
     API_KEYS: outputs.apiBearerKeys,
   };
+}
+
+/** Starts the API from the stack's outputs; keeps a running one whose bundle and environment are the same. */
+async function startApi(outputs: StackOutputs): Promise<void> {
+  mkdirSync(apiDir, { recursive: true });
+  const env = apiEnvironmentFromOutputs(outputs);
   const fingerprint = createHash("sha256").update(readFileSync(bundle)).update(JSON.stringify(env)).digest("hex");
   const fingerprintFile = join(apiDir, "fingerprint");
   if (isAlive(apiPid()) && existsSync(fingerprintFile) && readFileSync(fingerprintFile, "utf8") === fingerprint) {
@@ -250,7 +255,9 @@ async function main(command: string): Promise<void> {
   }
 }
 
-main(process.argv[2] ?? "up").catch((err: Error) => {
-  console.error(`error: ${err.message}`);
-  process.exit(1);
-});
+if (process.argv[1] === import.meta.filename) {
+  main(process.argv[2] ?? "up").catch((err: Error) => {
+    console.error(`error: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -33,7 +33,11 @@ type Deployment = {
     template: {
       metadata: { annotations: Record<string, string> };
       spec: {
-        containers: { env: { name: string; value?: string; valueFrom?: unknown }[]; securityContext: unknown }[];
+        containers: {
+          env: { name: string; value?: string; valueFrom?: unknown }[];
+          securityContext: unknown;
+          lifecycle: unknown;
+        }[];
         initContainers: unknown[];
       };
     };
@@ -86,6 +90,15 @@ describe("UploadApi", () => {
     expect(v2["checksum/bundle"]).toBe(bundleV2.sha256);
     expect(v1["checksum/settings"]).toBe(v2["checksum/settings"]);
     expect(v1["checksum/credentials"]).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("drains: a preStop pause before SIGTERM, and a grace period longer than the API's own drain", () => {
+    const pod = deployment("api").spec.template.spec as unknown as {
+      terminationGracePeriodSeconds: number;
+      containers: { lifecycle: unknown }[];
+    };
+    expect(pod.containers[0]?.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(55);
   });
 
   it("hardens the containers and runs a PodDisruptionBudget only with more than one replica", () => {

@@ -1,10 +1,21 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBundle } from "../../api/build.mts";
+import { freePort } from "../../scripts/local-minio.mts";
+import { apiEnvironmentFromOutputs, type StackOutputs } from "../../scripts/local-stack.mts";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
 import { clientFor, startTestMinio, type TestMinio } from "../helpers/minio";
 
 const root = join(__dirname, "..", "..");
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 const hostUrl = (s: { endpoint: string; accessKey: string; secretKey: string }) =>
   `http://${s.accessKey}:${s.secretKey}@${new URL(s.endpoint).host}`;
 
@@ -15,6 +26,7 @@ describe("the program, external target, through the real engine", () => {
   let eph: EphemeralStack;
 
   beforeAll(async () => {
+    await buildBundle();
     minio = await startTestMinio();
     const hot = minio.server("hot");
     const cold = minio.server("cold");
@@ -86,6 +98,36 @@ describe("the program, external target, through the real engine", () => {
     await expect(api.putObject("user-uploads", "elsewhere.txt", Buffer.from("x"))).rejects.toMatchObject({
       code: "AccessDenied",
     });
+  });
+
+  it("runs the API from the stack's outputs: an upload's download_url works with a plain HTTP client", async () => {
+    const outputs = Object.fromEntries(
+      Object.entries(await eph.stack.outputs()).map(([key, output]) => [key, output.value]),
+    ) as unknown as StackOutputs;
+    const port = await freePort();
+    const api = spawn(process.execPath, [join(root, "dist", "api", "server.js")], {
+      env: { PATH: process.env.PATH ?? "", ...apiEnvironmentFromOutputs(outputs), PORT: String(port) },
+      stdio: "ignore",
+    });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true);
+      const form = new FormData();
+      form.append("file", new Blob(["engine to API to MinIO"], { type: "text/plain" }), "hello report.txt");
+      const upload = await fetch(`${url}/upload`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${outputs.apiBearerKeys.split(",")[0]}` },
+        body: form,
+      });
+      expect(upload.status).toBe(200);
+      const answer = (await upload.json()) as { download_url: string; filename: string };
+      expect(answer.filename).toBe("hello report.txt");
+      const download = await fetch(answer.download_url);
+      expect(await download.text()).toBe("engine to API to MinIO");
+      expect(download.headers.get("content-disposition")).toContain("hello report.txt");
+    } finally {
+      api.kill("SIGTERM");
+    }
   });
 
   it("keeps the MinIO secret keys out of the state in clear", () => {
