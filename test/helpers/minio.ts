@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as Minio from "minio";
+import type * as Minio from "minio";
+import { minioClient } from "../../components/providers/minio-connection";
 import {
   type EnvironmentOptions,
   type MinioServerInfo,
@@ -38,16 +39,9 @@ export async function startTestMinio(options: Omit<EnvironmentOptions, "dir" | "
   };
 }
 
+/** A `minio` client for a server, built the way the providers build theirs. */
 export function clientFor(server: Pick<MinioServerInfo, "endpoint" | "accessKey" | "secretKey">): Minio.Client {
-  const url = new URL(server.endpoint);
-  return new Minio.Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    accessKey: server.accessKey,
-    secretKey: server.secretKey,
-    region: "us-east-1",
-  });
+  return minioClient(server);
 }
 
 export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
