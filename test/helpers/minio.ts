@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as Minio from "minio";
-import { minioClient } from "../../components/providers/minio-connection";
+import { type MinioConnection, minioClient } from "../../components/providers/minio-connection";
 import {
   type EnvironmentOptions,
   type MinioServerInfo,
@@ -16,6 +16,8 @@ export interface TestMinio {
   servers: MinioServerInfo[];
   server(name: string): MinioServerInfo;
   client(name: string): Minio.Client;
+  /** The server as a provider's connection (root credentials). */
+  connection(name: string): MinioConnection;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,10 @@ export async function startTestMinio(options: Omit<EnvironmentOptions, "dir" | "
     servers,
     server,
     client: (name) => clientFor(server(name)),
+    connection: (name) => {
+      const { endpoint, accessKey, secretKey } = server(name);
+      return { endpoint, accessKey, secretKey };
+    },
     async stop() {
       await stopEnvironment({ dir, distributed: options.distributed, purge: true });
       rmSync(dir, { recursive: true, force: true });

@@ -50,9 +50,8 @@ describe("lifecycle documents and a real transition against real hot and cold Mi
 
   beforeAll(async () => {
     minio = await startTestMinio({ serverEnv: { MINIO_SCANNER_SPEED: "fastest" } });
-    const h = minio.server("hot");
     const c = minio.server("cold");
-    hot = { endpoint: h.endpoint, accessKey: h.accessKey, secretKey: h.secretKey };
+    hot = minio.connection("hot");
     await minio.client("cold").makeBucket("cold-tier");
     await minio.client("hot").makeBucket("artifacts");
     await minio.client("hot").makeBucket("transitions");

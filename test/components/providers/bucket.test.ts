@@ -17,8 +17,7 @@ describe("bucket provider against a real MinIO", () => {
 
   beforeAll(async () => {
     minio = await startTestMinio();
-    const hot = minio.server("hot");
-    connection = { endpoint: hot.endpoint, accessKey: hot.accessKey, secretKey: hot.secretKey };
+    connection = minio.connection("hot");
   });
   afterAll(async () => minio?.stop());
 

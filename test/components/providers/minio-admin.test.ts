@@ -49,10 +49,8 @@ describe("MinIO admin client against real servers", () => {
 
   beforeAll(async () => {
     minio = await startTestMinio();
-    const h = minio.server("hot");
-    const c = minio.server("cold");
-    hot = { endpoint: h.endpoint, accessKey: h.accessKey, secretKey: h.secretKey };
-    cold = { endpoint: c.endpoint, accessKey: c.accessKey, secretKey: c.secretKey };
+    hot = minio.connection("hot");
+    cold = minio.connection("cold");
     for (const bucket of ["tier-a", "tier-busy", "tier-inuse"]) await minio.client("cold").makeBucket(bucket);
     await minio.client("cold").putObject("tier-inuse", "tiered/someone-elses.bin", Buffer.from("x"));
   });

@@ -30,10 +30,8 @@ describe("MinioTier and BucketLifecycle providers against real servers", () => {
 
   beforeAll(async () => {
     minio = await startTestMinio();
-    const h = minio.server("hot");
-    const c = minio.server("cold");
-    hot = { endpoint: h.endpoint, accessKey: h.accessKey, secretKey: h.secretKey };
-    cold = { endpoint: c.endpoint, accessKey: c.accessKey, secretKey: c.secretKey };
+    hot = minio.connection("hot");
+    cold = minio.connection("cold");
     await minio.client("cold").makeBucket("cold-tier");
     await minio.client("cold").makeBucket("cold-other");
     await minio.client("hot").makeBucket("artifacts");

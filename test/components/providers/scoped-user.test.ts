@@ -21,8 +21,7 @@ describe("scoped user provider against a real MinIO", () => {
 
   beforeAll(async () => {
     minio = await startTestMinio();
-    const hot = minio.server("hot");
-    connection = { endpoint: hot.endpoint, accessKey: hot.accessKey, secretKey: hot.secretKey };
+    connection = minio.connection("hot");
     for (const bucket of ["user-uploads", "workflow-artifacts"]) await minio.client("hot").makeBucket(bucket);
   });
   afterAll(async () => minio?.stop());

@@ -35,10 +35,8 @@ describe("MinioTier and BucketLifecycle through the real Pulumi engine", () => {
 
   beforeAll(async () => {
     minio = await startTestMinio();
-    const h = minio.server("hot");
-    const c = minio.server("cold");
-    hot = { endpoint: h.endpoint, accessKey: h.accessKey, secretKey: h.secretKey };
-    cold = { endpoint: c.endpoint, accessKey: c.accessKey, secretKey: c.secretKey };
+    hot = minio.connection("hot");
+    cold = minio.connection("cold");
     await minio.client("cold").makeBucket("cold-tier");
     await minio.client("hot").makeBucket("artifacts");
     eph = await createEphemeralStack(join(__dirname, "..", "..", "engine", "fixtures", "tier"), {
