@@ -98,6 +98,11 @@ describe("the program, external target, through the real engine", () => {
     await expect(api.putObject("user-uploads", "elsewhere.txt", Buffer.from("x"))).rejects.toMatchObject({
       code: "AccessDenied",
     });
+    await minio.client("hot").makeBucket("someone-elses");
+    await minio.client("hot").putObject("someone-elses", "uploads/private.txt", Buffer.from("not the API's"));
+    await expect(api.getObject("someone-elses", "uploads/private.txt")).rejects.toMatchObject({ code: "AccessDenied" });
+    await minio.client("hot").removeObject("someone-elses", "uploads/private.txt");
+    await minio.client("hot").removeBucket("someone-elses");
   });
 
   it("runs the API from the stack's outputs: an upload's download_url works with a plain HTTP client", async () => {
@@ -125,6 +130,9 @@ describe("the program, external target, through the real engine", () => {
       const download = await fetch(answer.download_url);
       expect(await download.text()).toBe("engine to API to MinIO");
       expect(download.headers.get("content-disposition")).toContain("hello report.txt");
+      // The same object without the signature: refused, the bucket is private.
+      const anonymous = await fetch(answer.download_url.split("?")[0] as string);
+      expect(anonymous.status).toBe(403);
     } finally {
       api.kill("SIGTERM");
     }
@@ -177,5 +185,11 @@ describe("the program, external target, through the real engine", () => {
     const destroyed = await eph.stack.destroy();
     expect(destroyed.summary.result).toBe("succeeded");
     expect(await minio.client("hot").bucketExists("user-uploads")).toBe(false);
+    expect(await minio.client("hot").bucketExists("workflow-artifacts")).toBe(false);
+    const tiers = execFileSync("mc", ["--quiet", "admin", "tier", "ls", "hot", "--json"], {
+      env: { ...process.env, MC_HOST_hot: hostUrl(minio.server("hot")) },
+      encoding: "utf8",
+    });
+    expect(tiers).not.toContain('"COLD"');
   });
 });
