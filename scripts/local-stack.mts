@@ -27,7 +27,9 @@ import { type MinioServerInfo, startEnvironment, stopEnvironment, waitUntilReady
 const root = resolve(import.meta.dirname, "..");
 const local = join(root, ".local");
 const stack = "local";
-const configFile = join(local, "Pulumi.local.yaml");
+/** The local stack's config file (settings, salt and MinIO credentials): never committed. */
+export const localConfigFile = join(local, "Pulumi.local.yaml");
+const configFile = localConfigFile;
 const apiDir = join(local, "api");
 const bundle = join(root, "dist", "api", "server.js");
 const t0 = Date.now();
@@ -37,7 +39,7 @@ function step(message: string): void {
 }
 
 /** The environment every Pulumi command of the local stack runs with. */
-function pulumiEnv(): NodeJS.ProcessEnv {
+export function pulumiEnv(): NodeJS.ProcessEnv {
   mkdirSync(join(local, "pulumi-state"), { recursive: true });
   const passphrase = join(local, "pulumi-passphrase");
   if (!existsSync(passphrase)) writeFileSync(passphrase, randomBytes(24).toString("base64url"), { mode: 0o600 });

@@ -4,7 +4,8 @@
 //
 // Usage: npm run preview:diff -- --stack NAME [--cwd DIR] [--out FILE]
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { localConfigFile, pulumiEnv } from "./local-stack.mts";
 
 interface PreviewStep {
   op: string;
@@ -95,9 +96,14 @@ function main(argv: string[]): number {
     console.error("usage: npm run preview:diff -- --stack NAME [--cwd DIR] [--out FILE]");
     return 2;
   }
+  // The local stack keeps its backend, passphrase and config under .local/ (npm run local).
+  const local = stack === "local" && !process.env.PULUMI_BACKEND_URL && existsSync(localConfigFile);
+  const args = ["preview", "--json", "--non-interactive", "--stack", stack];
+  if (local) args.push("--config-file", localConfigFile);
   let output: string;
   try {
-    output = execFileSync("pulumi", ["preview", "--json", "--non-interactive", "--stack", stack], {
+    output = execFileSync("pulumi", args, {
+      env: local ? pulumiEnv() : process.env,
       cwd: value("--cwd") ?? process.cwd(),
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,
