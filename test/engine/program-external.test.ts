@@ -1,7 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBundle } from "../../api/build.mts";
 import { freePort } from "../../scripts/local-minio.mts";
 import { apiEnvironmentFromOutputs, type StackOutputs } from "../../scripts/local-stack.mts";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
@@ -26,7 +25,6 @@ describe("the program, external target, through the real engine", () => {
   let eph: EphemeralStack;
 
   beforeAll(async () => {
-    await buildBundle();
     minio = await startTestMinio();
     const hot = minio.server("hot");
     const cold = minio.server("cold");

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { buildBundle } from "../../api/build.mts";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
 
 const root = join(__dirname, "..", "..");
@@ -31,7 +30,6 @@ describe("the program, kubernetes target, rendered by the real Kubernetes provid
   };
 
   beforeAll(async () => {
-    await buildBundle();
     eph = await createEphemeralStack(root, {
       "workflow-studio-storage:target": { value: "kubernetes" },
       "workflow-studio-storage:renderYamlTo": { value: out },
