@@ -92,11 +92,22 @@ function kubernetesPlatform(settings: NonNullable<StackConfig["kubernetes"]>): P
     opts,
   );
   const api = config.api;
+  // The management endpoints are configured strings; taking them through `ready` makes every
+  // resource that talks to a MinIO wait until its pods are up.
+  const whenReady = (cluster: MinioCluster, endpoint: string) => cluster.ready.apply(() => endpoint);
   return {
-    hot: { endpoint: settings.hotManagementEndpoint, accessKey: hot.rootUser, secretKey: hot.rootPassword },
+    hot: {
+      endpoint: whenReady(hot, settings.hotManagementEndpoint),
+      accessKey: hot.rootUser,
+      secretKey: hot.rootPassword,
+    },
     cold: {
       kind: "minio",
-      connection: { endpoint: settings.coldManagementEndpoint, accessKey: cold.rootUser, secretKey: cold.rootPassword },
+      connection: {
+        endpoint: whenReady(cold, settings.coldManagementEndpoint),
+        accessKey: cold.rootUser,
+        secretKey: cold.rootPassword,
+      },
       endpointFromHot: cold.endpoint,
     },
     hotInClusterEndpoint: hot.endpoint,

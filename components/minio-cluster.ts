@@ -65,6 +65,11 @@ export class MinioCluster extends pulumi.ComponentResource {
   readonly rootPassword: pulumi.Output<string>;
   /** Labels of the MinIO pods (for other clusters' NetworkPolicies). */
   readonly podLabels: Record<string, string>;
+  /**
+   * Resolves once the StatefulSet is up (the Kubernetes provider waits for its pods to be ready).
+   * Whatever talks to this MinIO from outside (buckets, users, tiers) must depend on it.
+   */
+  readonly ready: pulumi.Output<string>;
 
   constructor(name: string, args: MinioClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("workflow-studio-storage:platform:MinioCluster", name, {}, opts);
@@ -130,7 +135,7 @@ export class MinioCluster extends pulumi.ComponentResource {
       failureThreshold: 6,
     });
 
-    new k8s.apps.v1.StatefulSet(
+    const statefulSet = new k8s.apps.v1.StatefulSet(
       `${name}-sts`,
       {
         metadata: meta(""),
@@ -263,6 +268,7 @@ export class MinioCluster extends pulumi.ComponentResource {
       );
     }
 
+    this.ready = statefulSet.metadata.name;
     this.serviceName = service.metadata.name;
     this.endpoint = pulumi.interpolate`http://${service.metadata.name}.${args.namespace}.svc.cluster.local:${s3Port}`;
     this.rootUser = pulumi.secret(user.value);

@@ -129,8 +129,13 @@ describe("MinioCluster, distributed", () => {
     ]);
   });
 
-  it("exports the in-cluster endpoint", async () => {
+  it("exports the in-cluster endpoint, and readiness that follows the StatefulSet", async () => {
     expect(await resolvedValue(cluster.endpoint)).toBe("http://hot.storage.svc.cluster.local:9000");
+    expect(await resolvedValue(cluster.ready)).toBe("hot");
+    const dependencies = await (
+      cluster.ready as unknown as { allResources(): Promise<Set<{ __name?: string }>> }
+    ).allResources();
+    expect([...dependencies].map((r) => r.__name)).toEqual(["hot-sts"]);
   });
 
   it("parents every child to the component", () => {
