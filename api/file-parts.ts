@@ -78,6 +78,13 @@ export class RequestWrites {
     this.written.push({ bucket, key });
   }
 
+  /** Streams a file part into `bucket/key` (see storeFilePart) and records the write for rollback. */
+  async storeFile(part: MultipartFile, target: Omit<StoreOptions, "storage" | "log">): Promise<StoredFile> {
+    const stored = await storeFilePart(part, { ...target, storage: this.storage, log: this.log });
+    this.add(target.bucket, target.key);
+    return stored;
+  }
+
   /** Runs `work`; on failure removes every object written so far, then rethrows the failure. */
   async atomically<T>(work: () => Promise<T>): Promise<T> {
     try {

@@ -12,7 +12,7 @@ import { Type } from "typebox";
 import type { ServiceContext } from "../context";
 import { ApiError, badRequest, errorResponses, notFound } from "../errors";
 import { resolveExpiry } from "../expiry";
-import { allowedContentType, clientFileName, RequestWrites, type StoredFile, storeFilePart } from "../file-parts";
+import { allowedContentType, clientFileName, RequestWrites, type StoredFile } from "../file-parts";
 import { artifactKey, EXECUTION_ID_PATTERN, executionPrefix, RESULT_NAME, safeName } from "../keys";
 import { ExpiresQuery, ListedArtifact, multipartBody, StoredArtifact } from "../schemas";
 
@@ -160,16 +160,9 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
           if (names.has(name)) throw badRequest("DUPLICATE_NAME", `two artifacts would be named "${name}"`);
           names.add(name);
           const key = artifactKey(executionId, name);
-          const stored = await storeFilePart(part, {
-            storage,
-            bucket,
-            key,
-            contentType,
-            maxBytes: config.limits.maxUploadBytes,
-            log: request.log,
-          });
-          writes.add(bucket, key);
-          files.push(stored);
+          files.push(
+            await writes.storeFile(part, { bucket, key, contentType, maxBytes: config.limits.maxUploadBytes }),
+          );
         }
         if (!haveResult) throw badRequest("MISSING_RESULT", 'the multipart body has no "result" part');
         const json = Buffer.from(JSON.stringify(resultValue, null, 2));

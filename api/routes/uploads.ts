@@ -5,7 +5,7 @@ import type { FastifyRequest } from "fastify";
 import type { ServiceContext } from "../context";
 import { badRequest, errorResponses } from "../errors";
 import { resolveExpiry } from "../expiry";
-import { allowedContentType, clientFileName, RequestWrites, type StoredFile, storeFilePart } from "../file-parts";
+import { allowedContentType, clientFileName, RequestWrites, type StoredFile } from "../file-parts";
 import { uploadKey } from "../keys";
 import { ExpiresQuery, multipartBody, UploadResult } from "../schemas";
 
@@ -42,15 +42,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
         }
         const contentType = allowedContentType(part, config.limits.allowedContentTypes);
         const key = uploadKey(clientFileName(part.filename), ctx.now(), ctx.newId());
-        stored = await storeFilePart(part, {
-          storage,
-          bucket,
-          key,
-          contentType,
-          maxBytes: config.limits.maxUploadBytes,
-          log: request.log,
-        });
-        writes.add(bucket, key);
+        stored = await writes.storeFile(part, { bucket, key, contentType, maxBytes: config.limits.maxUploadBytes });
       }
       if (!stored) throw badRequest("MISSING_FILE", 'the multipart body has no file part named "file"');
       return stored;
