@@ -90,34 +90,27 @@ elif step "node $NODE_VERSION" "$NODE_DIR"; then
   finish "$NODE_DIR"
 fi
 
-# 2-3. MinIO server and mc: plain `go install` of the pinned module versions (no replace directives).
-minio_commit="${MINIO_MODULE_VERSION##*-}"
-if step "minio $MINIO_MODULE_VERSION" "$MINIO_DIR"; then
-  if existing="$(on_path_at_version minio "$minio_commit")"; then
-    ln -s "$existing" "$MINIO_DIR/bin/minio"; echo "      using $existing"
+# 2-3. MinIO server and mc: plain `go install` of the pinned module versions (no replace directives),
+# with the commit stamped where `--version` shows it (so a binary on PATH can be recognised).
+# go_install_minio_tool NAME DIR MODULE_VERSION VERSION_STAMP
+go_install_minio_tool() {
+  local name="$1" dir="$2" version="$3" stamp="$4" commit="${3##*-}" existing
+  step "$name $version" "$dir" || return 0
+  if existing="$(on_path_at_version "$name" "$commit")"; then
+    ln -s "$existing" "$dir/bin/$name"; echo "      using $existing"
   else
-    ts="${MINIO_MODULE_VERSION#v0.0.0-}"; ts="${ts%%-*}"
-    iso="${ts:0:4}-${ts:4:2}-${ts:6:2}T${ts:8:2}:${ts:10:2}:${ts:12:2}Z"
-    pkg=github.com/minio/minio/cmd
-    GOBIN="$MINIO_DIR/bin" run_logged "$MINIO_DIR/build.log" go install -v -trimpath \
-      -ldflags "-s -w -X $pkg.Version=$iso -X $pkg.ReleaseTag=DEVELOPMENT.${iso//:/-} -X $pkg.CommitID=$minio_commit -X $pkg.ShortCommitID=$minio_commit" \
-      "github.com/minio/minio@$MINIO_MODULE_VERSION"
+    local pkg="github.com/minio/$name/cmd"
+    GOBIN="$dir/bin" run_logged "$dir/build.log" go install -v -trimpath \
+      -ldflags "-s -w -X $pkg.Version=$stamp -X $pkg.ReleaseTag=DEVELOPMENT.${stamp//:/-} -X $pkg.CommitID=$commit -X $pkg.ShortCommitID=$commit" \
+      "github.com/minio/$name@$version"
   fi
-  finish "$MINIO_DIR"
-fi
-
-mc_commit="${MC_MODULE_VERSION##*-}"
-if step "mc $MC_MODULE_VERSION" "$MC_DIR"; then
-  if existing="$(on_path_at_version mc "$mc_commit")"; then
-    ln -s "$existing" "$MC_DIR/bin/mc"; echo "      using $existing"
-  else
-    pkg=github.com/minio/mc/cmd
-    GOBIN="$MC_DIR/bin" run_logged "$MC_DIR/build.log" go install -v -trimpath \
-      -ldflags "-s -w -X $pkg.Version=$MC_MODULE_VERSION -X $pkg.ReleaseTag=DEVELOPMENT.$mc_commit -X $pkg.CommitID=$mc_commit -X $pkg.ShortCommitID=$mc_commit" \
-      "github.com/minio/mc@$MC_MODULE_VERSION"
-  fi
-  finish "$MC_DIR"
-fi
+  finish "$dir"
+}
+# MinIO's Version is an RFC 3339 time: the commit time from the pseudo-version.
+ts="${MINIO_MODULE_VERSION#v0.0.0-}"; ts="${ts%%-*}"
+go_install_minio_tool minio "$MINIO_DIR" "$MINIO_MODULE_VERSION" \
+  "${ts:0:4}-${ts:4:2}-${ts:6:2}T${ts:8:2}:${ts:10:2}:${ts:12:2}Z"
+go_install_minio_tool mc "$MC_DIR" "$MC_MODULE_VERSION" "${MC_MODULE_VERSION##*-}"
 
 # 4. Pulumi CLI. pkg/v3's go.mod replaces sdk/v3 with ../sdk, which is not in the module zip and
 # which `go install` refuses: build from a writable copy with that replace dropped (it already
