@@ -4,11 +4,12 @@ import { randomUUID } from "node:crypto";
 import multipart from "@fastify/multipart";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { bearerAuth } from "./auth";
+import { bearerAuth, requireScope } from "./auth";
 import type { Config } from "./config";
 import type { ServiceContext } from "./context";
-import { frameworkErrors, registerErrorHandling } from "./errors";
-import { createMetrics, registerMetrics } from "./metrics";
+import { ApiError, clientErrorHandler, frameworkErrors, registerErrorHandling } from "./errors";
+import { KEY_QUERY_PARAMS, loggerOptions } from "./logging";
+import { createMetrics, type Metrics, observeRequests } from "./metrics";
 import { registerOpenApi, registerOpenApiRoute } from "./openapi";
 import { executionRoutes } from "./routes/executions";
 import { healthRoutes } from "./routes/health";
@@ -16,12 +17,20 @@ import { objectRoutes } from "./routes/objects";
 import { presignRoutes } from "./routes/presign";
 import { uploadRoutes } from "./routes/uploads";
 import { createStorage } from "./storage";
+import { shedUploadsBeyond } from "./upload-slots";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The app's metrics; server.ts serves their registry on METRICS_PORT. */
+    metrics: Metrics;
+  }
+}
 
 export const API_VERSION = "1.0.0";
 
 export interface AppOptions {
   config: Config;
-  /** pino options, or false for no logs (tests). Default: info level JSON logs. */
+  /** pino options, or false for no logs (tests). Default: `loggerOptions` at the configured level. */
   logger?: FastifyServerOptions["logger"];
   now?: () => Date;
   newId?: () => string;
@@ -35,7 +44,9 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
-    logger: options.logger ?? { level: "info" },
+    logger: options.logger ?? loggerOptions(config.logLevel),
+    // Errors of the HTTP parser (431 for oversized headers...) in our error shape too.
+    clientErrorHandler,
     bodyLimit: 64 * 1024, // JSON bodies are small (presign requests); files go through multipart
     // Execution ids are up to 128 characters: longer ones must reach validation (400), not the router.
     routerOptions: { maxParamLength: 256 },
@@ -55,7 +66,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   app.addHook("onClose", async () => storage.close());
 
-  registerErrorHandling(app);
+  app.decorate("metrics", metrics);
+  registerErrorHandling(app, metrics);
   await registerOpenApi(app, API_VERSION);
   // Stream mode only (no attachFieldsToBody): parts are read as they arrive. Limits are per route.
   // preservePath: busboy would otherwise cut names at the last slash itself; we want the name as sent,
@@ -64,13 +76,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     preservePath: true,
     limits: { fileSize: config.limits.maxUploadBytes, files: 1, parts: 10 },
   });
-  registerMetrics(app, metrics);
+  observeRequests(app, metrics);
 
   await app.register(healthRoutes, { ctx });
   // Everything else needs an API key.
   await app.register(async (secured) => {
     const authenticate = bearerAuth(config.apiKeys);
-    secured.addHook("onRequest", async (request) => authenticate(request));
+    secured.addHook("onRequest", async (request, reply) => {
+      const query = request.query as Record<string, unknown>;
+      if (KEY_QUERY_PARAMS.some((name) => name in query)) {
+        throw new ApiError(401, "UNAUTHENTICATED", "send the API key in the Authorization header, never in the URL", {
+          "www-authenticate": "Bearer",
+        });
+      }
+      authenticate(request);
+      // Fastify's own lines (e.g. "request completed") are written through the reply's logger.
+      reply.log = request.log;
+      const scope = request.routeOptions.config.scope;
+      if (scope) requireScope(request, scope);
+    });
+    shedUploadsBeyond(secured, config.limits.maxConcurrentUploads, metrics);
     registerOpenApiRoute(secured);
     await secured.register(uploadRoutes, { ctx });
     await secured.register(presignRoutes, { ctx });

@@ -1,6 +1,14 @@
 // The service's whole configuration, read once from environment variables (the Pulumi program sets
 // them; `npm run api` sets them from the local MinIO). Every problem is reported with the name of the
 // variable, so a bad deployment fails at start with a message an operator can act on.
+import { type ApiKey, parseApiKeys } from "../rules/api-keys";
+import {
+  DEFAULT_MAX_CONCURRENT_UPLOADS,
+  DEFAULT_METRICS_PORT,
+  DEFAULT_REGION,
+  MAX_CONCURRENT_UPLOADS_LIMIT,
+  REGION_PATTERN,
+} from "../rules/api-settings";
 
 /** Where and as whom the service reaches MinIO. */
 export interface MinioSettings {
@@ -16,13 +24,21 @@ export interface MinioSettings {
 export interface Config {
   port: number;
   host: string;
+  /** Port of the metrics listener (same host); 0 picks a free one (tests). */
+  metricsPort: number;
   /** pino level; not part of the Pulumi contract (optional LOG_LEVEL, default info). */
   logLevel: LogLevel;
   minio: MinioSettings;
   buckets: { uploads: string; artifacts: string };
-  apiKeys: string[];
+  apiKeys: ApiKey[];
   presign: { defaultSeconds: number; maxSeconds: number };
-  limits: { maxUploadBytes: number; allowedContentTypes: string[]; maxFilesPerRequest: number };
+  limits: {
+    maxUploadBytes: number;
+    allowedContentTypes: string[];
+    maxFilesPerRequest: number;
+    /** Uploads streamed at once by this process; more are refused with 503 (load shedding). */
+    maxConcurrentUploads: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -40,7 +56,6 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Seven days: the longest expiry SigV4 presigned URLs allow. */
 export const SIGV4_MAX_EXPIRY_SECONDS = 604_800;
-export const MIN_API_KEY_LENGTH = 16;
 export const DEFAULT_ALLOWED_CONTENT_TYPES = [
   "application/json",
   "application/pdf",
@@ -112,16 +127,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const endpoint = httpUrl("MINIO_ENDPOINT", required(env, "MINIO_ENDPOINT"));
   const publicText = read(env, "MINIO_PUBLIC_ENDPOINT");
   const publicEndpoint = publicText ? httpUrl("MINIO_PUBLIC_ENDPOINT", publicText) : endpoint;
-  const region = read(env, "MINIO_REGION") ?? "us-east-1";
-  if (!/^[a-z0-9-]+$/.test(region)) throw new ConfigError("MINIO_REGION", `is not a region name: "${region}"`);
+  const region = read(env, "MINIO_REGION") ?? DEFAULT_REGION;
+  if (!REGION_PATTERN.test(region)) throw new ConfigError("MINIO_REGION", `is not a region name: "${region}"`);
 
-  const apiKeys = list(required(env, "API_KEYS"));
-  if (apiKeys.length === 0) throw new ConfigError("API_KEYS", "must hold at least one key");
-  apiKeys.forEach((key, i) => {
-    // Never echo a key, even a bad one: this message ends up in logs.
-    if (key.length < MIN_API_KEY_LENGTH)
-      throw new ConfigError("API_KEYS", `key #${i + 1} is shorter than ${MIN_API_KEY_LENGTH} characters`);
-  });
+  // Problems never echo a key, even a bad one: this message ends up in logs.
+  const { keys: apiKeys, problems } = parseApiKeys(required(env, "API_KEYS"));
+  if (problems.length > 0) throw new ConfigError("API_KEYS", problems.join("; "));
 
   const defaultSeconds = integer(env, "PRESIGN_DEFAULT_SECONDS", 900, 1, SIGV4_MAX_EXPIRY_SECONDS);
   const maxSeconds = integer(env, "PRESIGN_MAX_SECONDS", 3600, 1, SIGV4_MAX_EXPIRY_SECONDS);
@@ -151,8 +162,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
   }
 
+  const port = integer(env, "PORT", 8080, 0, 65_535);
+  const metricsPort = integer(env, "METRICS_PORT", DEFAULT_METRICS_PORT, 0, 65_535);
+  if (metricsPort !== 0 && metricsPort === port)
+    throw new ConfigError("METRICS_PORT", `must differ from PORT (${port})`);
+
   return {
-    port: integer(env, "PORT", 8080, 0, 65_535),
+    port,
+    metricsPort,
     host: read(env, "HOST") ?? "0.0.0.0",
     logLevel: logLevel as LogLevel,
     minio: {
@@ -170,6 +187,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       maxUploadBytes: integer(env, "MAX_UPLOAD_BYTES", 104_857_600, 1, 5 * 1024 ** 4),
       allowedContentTypes,
       maxFilesPerRequest: integer(env, "MAX_FILES_PER_REQUEST", 10, 1, 1000),
+      maxConcurrentUploads: integer(
+        env,
+        "MAX_CONCURRENT_UPLOADS",
+        DEFAULT_MAX_CONCURRENT_UPLOADS,
+        1,
+        MAX_CONCURRENT_UPLOADS_LIMIT,
+      ),
     },
   };
 }

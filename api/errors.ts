@@ -1,8 +1,11 @@
 // One error shape for every answer that is not a success: `{ error: { code, message } }`.
 // 4xx messages explain what the caller did wrong; 5xx messages are fixed strings, so no stack,
 // host name or MinIO message ever reaches a client (the details go to the log instead).
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
+import { type Metrics, routeLabel } from "./metrics";
 
 export const ErrorBody = Type.Object(
   {
@@ -31,6 +34,17 @@ export class ApiError extends Error {
 
 export const badRequest = (code: string, message: string) => new ApiError(400, code, message);
 export const notFound = (code: string, message: string) => new ApiError(404, code, message);
+
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+/** 503 for an upload beyond MAX_CONCURRENT_UPLOADS, answered before its body is read. */
+export function tooBusy(max: number): ApiError {
+  return new ApiError(503, "TOO_BUSY", `this instance is already receiving ${max} uploads, retry later`, {
+    "retry-after": String(RETRY_AFTER_SECONDS),
+  });
+}
 
 export function storageUnavailable(): ApiError {
   return new ApiError(503, "STORAGE_UNAVAILABLE", "object storage is unavailable, retry later", {
@@ -110,17 +124,31 @@ export function toApiError(err: unknown): ApiError | undefined {
 }
 
 export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
-  return reply
-    .code(error.statusCode)
-    .headers(error.headers)
-    .send({ error: { code: error.code, message: error.message } });
+  return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.code, error.message));
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+/**
+ * Whether the client went away before its answer: its socket is gone or its body was cut off. Such a
+ * failure often surfaces as a network error (ECONNRESET, premature close) that would otherwise read as
+ * MinIO being down.
+ */
+function clientGone(request: FastifyRequest): boolean {
+  return request.raw.socket?.destroyed === true || request.raw.readableAborted;
+}
+
+export function registerErrorHandling(app: FastifyInstance, metrics: Metrics): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (clientGone(request)) {
+      metrics.clientDisconnects.inc({ route: routeLabel(request) });
+      request.log.info({ reason: err instanceof Error ? err.message : String(err) }, "client disconnected");
+      return sendError(reply, badRequest("REQUEST_ABORTED", "the client went away before the answer"));
+    }
     const known = toApiError(err);
     if (known) {
-      if (known.statusCode >= 500) request.log.warn({ err }, "service unavailable");
+      if (known.code === "STORAGE_UNAVAILABLE") {
+        metrics.storageUnavailable.inc();
+        request.log.warn({ err }, "storage unavailable");
+      } else if (known.statusCode >= 500) request.log.warn({ code: known.code, msg: known.message }, "request shed");
       else request.log.info({ code: known.code, msg: known.message }, "request refused");
       return sendError(reply, known);
     }
@@ -142,6 +170,30 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
   sendError(
     reply,
     new ApiError(status, code, code === "URL_TOO_LONG" ? "a path segment is too long" : "malformed URL"),
+  );
+}
+
+/** What Node's HTTP parser refuses before Fastify sees a request, as our status and code. */
+function parserError(code: string | undefined): [number, string, string] {
+  if (code === "HPE_HEADER_OVERFLOW") return [431, "HEADERS_TOO_LARGE", "the request line or headers are too large"];
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return [408, "REQUEST_TIMEOUT", "the request took too long to arrive"];
+  return [400, "BAD_REQUEST", "malformed HTTP request"];
+}
+
+/**
+ * Fastify's `clientErrorHandler`: errors of the HTTP parser (headers over 16 KiB, a 64 KiB query,
+ * garbage) are answered in our shape too, then the connection is closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || err.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] = parserError(err.code);
+  const body = JSON.stringify(errorBody(code, message));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 

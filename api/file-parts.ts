@@ -1,13 +1,13 @@
 // What the two multipart routes (uploads and execution artifacts) share: checking a file part,
-// streaming it into an object under a key we chose, and undoing a request's writes when the request
-// fails half-way, so a refused request never leaves objects behind.
+// streaming it into a staged object under a key we chose, and committing a request's files only once
+// the whole request has been read, so a refused request never leaves objects behind.
 import type { MultipartFile } from "@fastify/multipart";
 import type { FastifyBaseLogger } from "fastify";
 import { essence, isAllowedContentType } from "./content-types";
 import { ApiError, badRequest } from "./errors";
 import { ORIGINAL_NAME_META, originalNameMetadata, refusedNameReason, safeName } from "./keys";
 import type { Storage } from "./storage";
-import { partSizeFor, streamToObject } from "./stream-upload";
+import { partSizeFor, type StagedObject, stageObject } from "./stream-upload";
 
 export interface StoredFile {
   bucket: string;
@@ -35,72 +35,81 @@ export function allowedContentType(part: MultipartFile, allowed: readonly string
   return type;
 }
 
-export interface StoreOptions {
-  storage: Storage;
+export interface StageTarget {
   bucket: string;
   key: string;
   contentType: string;
   maxBytes: number;
-  log: FastifyBaseLogger;
+  /** See StageOptions.holdSmall: only for a request that holds one file. */
+  holdSmall?: boolean;
 }
 
-/** Streams one file part into `bucket/key`; refuses (and leaves nothing) when empty or over the limit. */
-export async function storeFilePart(part: MultipartFile, options: StoreOptions): Promise<StoredFile> {
-  const originalName = part.filename;
-  const { size, etag } = await streamToObject(options.storage.data, options.bucket, options.key, part.file, {
-    headers: {
-      "Content-Type": options.contentType,
-      [`X-Amz-Meta-${ORIGINAL_NAME_META}`]: originalNameMetadata(originalName),
-    },
-    partSize: partSizeFor(options.maxBytes),
-    verify(bytes) {
-      // busboy stops counting at the limit and marks the stream truncated instead of failing it.
-      if (part.file.truncated) {
-        throw new ApiError(413, "FILE_TOO_LARGE", `file "${originalName}" is larger than ${options.maxBytes} bytes`);
-      }
-      if (bytes === 0) throw badRequest("EMPTY_FILE", `file "${originalName}" is empty`);
-    },
-    onAbortFailure: (err) => options.log.error({ err, key: options.key }, "could not abort multipart upload"),
-  });
-  return { bucket: options.bucket, key: options.key, originalName, size, contentType: options.contentType, etag };
-}
-
-/** The objects a request has written so far, removed again if the request fails. */
-export class RequestWrites {
-  private readonly written: { bucket: string; key: string }[] = [];
+/**
+ * The files a request has received and staged (not visible yet). `atomically` aborts them all when
+ * the request fails; `commitAll` makes them visible. The API's MinIO identity cannot delete, and
+ * does not need to: an uncommitted file is an open multipart upload, which it may abort.
+ */
+export class StagedFiles {
+  private staged: { file: Omit<StoredFile, "etag">; object: StagedObject }[] = [];
 
   constructor(
     private readonly storage: Storage,
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  add(bucket: string, key: string): void {
-    this.written.push({ bucket, key });
+  /** Streams a file part into a staged object at `target.key`; refuses it when empty or over the limit. */
+  async stage(part: MultipartFile, target: StageTarget): Promise<Omit<StoredFile, "etag">> {
+    const originalName = part.filename;
+    const object = await stageObject(this.storage.data, target.bucket, target.key, part.file, {
+      headers: {
+        "Content-Type": target.contentType,
+        [`X-Amz-Meta-${ORIGINAL_NAME_META}`]: originalNameMetadata(originalName),
+      },
+      partSize: partSizeFor(target.maxBytes),
+      holdSmall: target.holdSmall,
+      verify(bytes) {
+        // busboy stops counting at the limit and marks the stream truncated instead of failing it.
+        if (part.file.truncated) {
+          throw new ApiError(413, "FILE_TOO_LARGE", `file "${originalName}" is larger than ${target.maxBytes} bytes`);
+        }
+        if (bytes === 0) throw badRequest("EMPTY_FILE", `file "${originalName}" is empty`);
+      },
+      onAbortFailure: (err) => this.log.error({ err, key: target.key }, "could not abort multipart upload"),
+    });
+    const file = {
+      bucket: target.bucket,
+      key: target.key,
+      originalName,
+      size: object.size,
+      contentType: target.contentType,
+    };
+    this.staged.push({ file, object });
+    return file;
   }
 
-  /** Streams a file part into `bucket/key` (see storeFilePart) and records the write for rollback. */
-  async storeFile(part: MultipartFile, target: Omit<StoreOptions, "storage" | "log">): Promise<StoredFile> {
-    const stored = await storeFilePart(part, { ...target, storage: this.storage, log: this.log });
-    this.add(target.bucket, target.key);
-    return stored;
-  }
-
-  /** Runs `work`; on failure removes every object written so far, then rethrows the failure. */
+  /** Runs `work`; on failure aborts every file staged so far, then rethrows the failure. */
   async atomically<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
-      await this.rollback();
+      await this.abortAll();
       throw err;
     }
   }
 
-  private async rollback(): Promise<void> {
-    for (const { bucket, key } of this.written.splice(0)) {
-      // If MinIO is what failed, this fails too; the log names the orphan for an operator.
-      await this.storage.data.removeObject(bucket, key).catch((err) => {
-        this.log.error({ err, bucket, key }, "could not remove object of a failed request");
-      });
-    }
+  async abortAll(): Promise<void> {
+    await Promise.all(this.staged.splice(0).map(({ object }) => object.abort()));
+  }
+
+  /**
+   * Commits every staged file at once; fails when any commit fails (a failed commit aborts its own
+   * upload). Callers commit into keys no reader follows yet, so a half-committed set stays unseen.
+   */
+  async commitAll(): Promise<StoredFile[]> {
+    const staged = this.staged.splice(0);
+    const results = await Promise.allSettled(staged.map(({ object }) => object.commit()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    return staged.map(({ file }, i) => ({ ...file, etag: (results[i] as PromiseFulfilledResult<string>).value }));
   }
 }

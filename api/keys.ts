@@ -2,6 +2,9 @@
 // sanitised segment of a key we build, so names cannot collide (each upload gets its own uuid
 // folder) and cannot climb out of their prefix.
 import { randomUUID } from "node:crypto";
+import { EXECUTIONS_PREFIX, UPLOADS_PREFIX } from "../rules/object-keys";
+
+export { EXECUTIONS_PREFIX, UPLOADS_PREFIX };
 
 /** Longest safe name in UTF-8 bytes: keeps whole keys far below S3's 1024-byte limit. */
 export const MAX_SAFE_NAME_BYTES = 200;
@@ -65,13 +68,6 @@ export function refusedNameReason(original: string): string | undefined {
   return undefined;
 }
 
-/**
- * The key prefixes the API writes under, one per bucket. Its MinIO policy is scoped to exactly these
- * (components/api-access-policy.ts), so they must not change without it.
- */
-export const UPLOADS_PREFIX = "uploads/";
-export const EXECUTIONS_PREFIX = "executions/";
-
 /** `uploads/<yyyy>/<mm>/<dd>/<uuid>/<safe-name>`, dated in UTC so every replica agrees. */
 export function uploadKey(safe: string, now: Date = new Date(), id: string = randomUUID()): string {
   const yyyy = now.getUTCFullYear().toString().padStart(4, "0");
@@ -96,11 +92,39 @@ export function executionPrefix(executionId: string): string {
   return `${EXECUTIONS_PREFIX}${executionId}/`;
 }
 
-/** The seed's `executions/{execution_id}/result.json`. */
+/**
+ * The seed's `executions/{execution_id}/result.json`. Written last, once, with `If-None-Match: *`:
+ * it is the commit of an execution's save, and its metadata names the save's attempt folder.
+ */
 export const RESULT_NAME = "result.json";
+/** Metadata key (without the x-amz-meta- prefix) of result.json that names the committed attempt. */
+export const ATTEMPT_META = "attempt";
 
-export function artifactKey(executionId: string, safe: string): string {
-  return `${executionPrefix(executionId)}${safe}`;
+export function resultKey(executionId: string): string {
+  return `${executionPrefix(executionId)}${RESULT_NAME}`;
+}
+
+/**
+ * Each save of an execution writes its output files into a folder of its own,
+ * `executions/{id}/{attempt}/`, so two saves of one id never write the same key and a save that
+ * does not commit is never listed: readers follow result.json's attempt.
+ */
+export function attemptPrefix(executionId: string, attempt: string): string {
+  return `${executionPrefix(executionId)}${attempt}/`;
+}
+
+export function artifactKey(executionId: string, attempt: string, safe: string): string {
+  return `${attemptPrefix(executionId, attempt)}${safe}`;
+}
+
+/**
+ * Why a key a client names for a download is refused (400), or undefined. Keys with empty, `.` or
+ * `..` segments are never ones the API wrote; MinIO would clean them into another key.
+ */
+export function refusedKeyReason(key: string): string | undefined {
+  const segments = key.split("/");
+  if (segments.some((s) => s === "" || s === "." || s === "..")) return "has an empty, '.' or '..' segment";
+  return undefined;
 }
 
 /**

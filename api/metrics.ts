@@ -1,67 +1,98 @@
 // Prometheus metrics on a registry of the app's own (not prom-client's global one), so several
-// apps in one process (tests) never collide. Served at GET /metrics without auth, like /healthz.
+// apps in one process (tests) never collide. Served by a listener of their own (METRICS_PORT), never
+// on the public port: the Service and Ingress clients use do not reach them.
+import { createServer, type Server } from "node:http";
 import type { FastifyInstance } from "fastify";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
-import { Type } from "typebox";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { errorBody } from "./errors";
 
 export interface Metrics {
   registry: Registry;
-  requests: Histogram<"method" | "route" | "status">;
+  requests: Histogram<"method" | "route" | "status" | "key">;
   uploadedBytes: Counter<"bucket">;
   storageUnavailable: Counter;
+  clientDisconnects: Counter<"route">;
+  uploadsInFlight: Gauge;
+  uploadsShed: Counter;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const registers = [registry];
   return {
     registry,
     requests: new Histogram({
       name: "http_request_duration_seconds",
-      help: "HTTP requests by route template and status",
-      labelNames: ["method", "route", "status"],
+      help: "HTTP requests by route template, status and API key name",
+      labelNames: ["method", "route", "status", "key"],
       // Uploads take seconds to minutes; presigns and health checks milliseconds.
       buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300],
-      registers: [registry],
+      registers,
     }),
     uploadedBytes: new Counter({
       name: "storage_uploaded_bytes_total",
       help: "Bytes stored through the API",
       labelNames: ["bucket"],
-      registers: [registry],
+      registers,
     }),
     storageUnavailable: new Counter({
       name: "storage_unavailable_total",
       help: "Requests answered 503 because MinIO was unreachable",
-      registers: [registry],
+      registers,
+    }),
+    clientDisconnects: new Counter({
+      name: "http_client_disconnects_total",
+      help: "Requests whose client went away before the answer (not a storage failure)",
+      labelNames: ["route"],
+      registers,
+    }),
+    uploadsInFlight: new Gauge({
+      name: "uploads_in_flight",
+      help: "Uploads this process is streaming now",
+      registers,
+    }),
+    uploadsShed: new Counter({
+      name: "uploads_shed_total",
+      help: "Uploads refused with 503 because MAX_CONCURRENT_UPLOADS were already in flight",
+      registers,
     }),
   };
 }
 
-export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
+/** The route template, not the URL: ids in URLs would make the label set unbounded. */
+export function routeLabel(request: { routeOptions: { url?: string } }): string {
+  return request.routeOptions.url ?? "unmatched";
+}
+
+export function observeRequests(app: FastifyInstance, metrics: Metrics): void {
   app.addHook("onResponse", async (request, reply) => {
-    // The route template, not the URL: ids in URLs would make the label set unbounded.
-    const route = request.routeOptions.url ?? "unmatched";
     metrics.requests.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
+      {
+        method: request.method,
+        route: routeLabel(request),
+        status: String(reply.statusCode),
+        key: request.client?.name ?? "none",
+      },
       reply.elapsedTime / 1000,
     );
-    if (reply.statusCode === 503) metrics.storageUnavailable.inc();
   });
+}
 
-  app.get(
-    "/metrics",
-    {
-      schema: {
-        summary: "Prometheus metrics",
-        tags: ["operations"],
-        produces: ["text/plain"],
-        response: { 200: Type.String({ description: "Prometheus text exposition format" }) },
-      },
-    },
-    async (_request, reply) => {
-      reply.type(metrics.registry.contentType);
-      return metrics.registry.metrics();
-    },
-  );
+/** A plain HTTP listener that serves GET /metrics and nothing else. */
+export function metricsServer(registry: Registry): Server {
+  return createServer((req, res) => {
+    if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+        () => res.writeHead(500, { "content-type": "application/json" }).end(errorJson("INTERNAL", "internal error")),
+      );
+      return;
+    }
+    res.writeHead(404, { "content-type": "application/json" }).end(errorJson("ROUTE_NOT_FOUND", "only GET /metrics"));
+  });
+}
+
+function errorJson(code: string, message: string): string {
+  return JSON.stringify(errorBody(code, message));
 }

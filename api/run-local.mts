@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as Minio from "minio";
+import { singleKeyWithAllScopes } from "../rules/api-keys.ts";
 import { buildBundle } from "./build.mts";
 
 const projectRoot = resolve(import.meta.dirname, "..");
@@ -36,7 +37,7 @@ async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = {
     PORT: "8080",
     HOST: "127.0.0.1",
-    API_KEYS: LOCAL_API_KEY,
+    API_KEYS: singleKeyWithAllScopes("local", LOCAL_API_KEY),
     ...process.env,
     MINIO_ENDPOINT: minio.endpoint,
     MINIO_ACCESS_KEY: minio.accessKey,

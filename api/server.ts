@@ -2,8 +2,10 @@
 // SIGINT stop accepting connections and let in-flight requests, uploads included, finish before
 // exiting. Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds; we give up a little
 // earlier (SHUTDOWN_GRACE_MS) so the exit is ours, not a SIGKILL.
+import { once } from "node:events";
 import { buildApp } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { metricsServer } from "./metrics";
 
 /** How long in-flight requests get after SIGTERM: below the pod's terminationGracePeriodSeconds (60). */
 const SHUTDOWN_GRACE_MS = 50_000;
@@ -22,7 +24,6 @@ async function main(): Promise<void> {
 
   const app = await buildApp({
     config,
-    logger: { level: config.logLevel },
     server: {
       // A slow client may not hold a socket open forever before sending its headers...
       connectionTimeout: 60_000,
@@ -36,6 +37,9 @@ async function main(): Promise<void> {
       return503OnClosing: false,
     },
   });
+
+  // Metrics on a port of their own: the Service and Ingress clients use never reach them.
+  const metrics = metricsServer(app.metrics.registry);
 
   let closing = false;
   // Requests that finish while we drain tell their client to drop the connection; otherwise an idle
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
     force.unref();
     // close() stops listening, closes idle keep-alive sockets and resolves once every in-flight
     // request has been answered (and its socket closed), then runs onClose hooks (MinIO sockets).
+    metrics.close();
     app.close().then(
       () => {
         app.log.info("stopped");
@@ -68,7 +73,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 
+  await once(metrics.listen(config.metricsPort, config.host), "listening");
   await app.listen({ port: config.port, host: config.host });
+  app.log.info({ metricsPort: (metrics.address() as { port: number }).port }, "metrics listening");
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@
 // is pure computation: the client never asks MinIO for a bucket's location.
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import aws4 from "aws4";
 import * as Minio from "minio";
 import type { Config, MinioSettings } from "./config";
 import { contentDisposition } from "./content-disposition";
@@ -16,12 +17,33 @@ export interface Storage {
   buckets: Config["buckets"];
   /** A GET link that downloads under `filename` (Content-Disposition attachment). */
   presignGet(bucket: string, key: string, seconds: number, filename: string): Promise<string>;
-  presignPut(bucket: string, key: string, seconds: number): Promise<string>;
+  /**
+   * A PUT link bound to one content type and one exact length: both headers are in the signed set,
+   * so MinIO refuses (403) a body of another size or type. Answers the URL and the headers to send.
+   */
+  presignPut(options: PutLinkOptions): { url: string; headers: Record<string, string> };
   presignPost(options: PostPolicyOptions): Promise<{ url: string; fields: Record<string, string> }>;
   /** HEAD on the data endpoint: the object's stat, or undefined when there is no such object. */
   stat(bucket: string, key: string): Promise<Minio.BucketItemStat | undefined>;
   /** Closes kept-alive sockets (graceful shutdown). */
   close(): void;
+}
+
+export interface PutLinkOptions {
+  bucket: string;
+  key: string;
+  contentType: string;
+  /** The exact body length. */
+  size: number;
+  seconds: number;
+  /** User metadata (names without x-amz-meta-), signed too: the client sends it as given. */
+  metadata: Record<string, string>;
+}
+
+/** Whether `err` is an S3 error answer of MinIO with one of `codes` (minio-js puts it in `code`). */
+export function isS3Error(err: unknown, ...codes: string[]): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && codes.includes(code);
 }
 
 export interface PostPolicyOptions {
@@ -64,7 +86,28 @@ export function createStorage(config: Config): Storage {
       presigner.presignedGetObject(bucket, key, seconds, {
         "response-content-disposition": contentDisposition(filename),
       }),
-    presignPut: (bucket, key, seconds) => presigner.presignedPutObject(bucket, key, seconds),
+    presignPut(options) {
+      // minio-js signs only `host` in a presigned URL; aws4 signs every header it is given.
+      const headers: Record<string, string> = {
+        "Content-Type": options.contentType,
+        "Content-Length": String(options.size),
+      };
+      for (const [name, value] of Object.entries(options.metadata)) headers[`x-amz-meta-${name}`] = value;
+      const path = `/${options.bucket}/${options.key.split("/").map(encodeURIComponent).join("/")}`;
+      const signed = aws4.sign(
+        {
+          host: minio.publicEndpoint.host,
+          path: `${path}?X-Amz-Expires=${options.seconds}`,
+          method: "PUT",
+          service: "s3",
+          region: minio.region,
+          signQuery: true,
+          headers: { ...headers },
+        },
+        { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+      );
+      return { url: `${minio.publicEndpoint.protocol}//${minio.publicEndpoint.host}${signed.path}`, headers };
+    },
     async presignPost(options) {
       const policy = presigner.newPostPolicy();
       policy.setBucket(options.bucket);
@@ -78,8 +121,7 @@ export function createStorage(config: Config): Storage {
     },
     stat: (bucket, key) =>
       data.statObject(bucket, key).catch((err: unknown) => {
-        const code = (err as { code?: unknown }).code;
-        if (code === "NotFound" || code === "NoSuchKey") return undefined;
+        if (isS3Error(err, "NotFound", "NoSuchKey")) return undefined;
         throw err;
       }),
     close: () => agent.destroy(),

@@ -1,9 +1,11 @@
 // Streams a request's file part into one object without holding the file in memory or on disk:
-// at most one part (PART_SIZE) is buffered. A file that fits in one part is a single PUT; a larger
-// one becomes a multipart upload whose parts are sent as they fill. If anything fails (client gone,
-// limit reached, verification refused, MinIO error) the multipart upload is aborted, so no object
-// and no pending upload is left behind. Written by hand because minio-js' putObject buffers whole
-// parts of up to 500 MiB for streams of unknown size and never aborts what it started.
+// each upload fills one part buffer, sends it, and fills it again; part buffers are reused across
+// uploads, so the process allocates no more of them than uploads run at once (no garbage to wait for). The object is *staged*: nothing is visible until
+// `commit`, and `abort` (or any failure while receiving) leaves no object and no pending multipart
+// upload behind. That is how a request holding several parts stays all-or-nothing under a MinIO
+// identity that may not delete: a write is undone by aborting its multipart upload, never by
+// removing an object. Written by hand because minio-js' putObject buffers whole parts of up to
+// 500 MiB for streams of unknown size and never aborts what it started.
 import type { Readable } from "node:stream";
 import type * as Minio from "minio";
 
@@ -15,76 +17,176 @@ export function partSizeFor(maxBytes: number): number {
   return Math.max(MIN_PART_SIZE, Math.ceil(maxBytes / MAX_PARTS));
 }
 
-export interface StreamUploadOptions {
+/**
+ * The most memory one upload holds: its part buffer, and up to 4 MiB for its connection, parser,
+ * streams and the MinIO request (measured: 2-3 MiB with 16 uploads at once). The load-shedding cap
+ * (MAX_CONCURRENT_UPLOADS) multiplies it; test/api/server.test.ts holds the process to it.
+ */
+export function uploadBufferBytes(partSize: number): number {
+  return partSize + 4 * 1024 * 1024;
+}
+
+/** Part buffers no upload uses right now, by size. Bounded: a burst does not pin memory forever. */
+const idleParts = new Map<number, Buffer[]>();
+const MAX_IDLE_PARTS = 64;
+
+function takePartBuffer(size: number): Buffer {
+  return idleParts.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
+}
+
+function givePartBuffer(buffer: Buffer): void {
+  const list = idleParts.get(buffer.length) ?? [];
+  if (list.length < MAX_IDLE_PARTS) list.push(buffer);
+  idleParts.set(buffer.length, list);
+}
+
+export interface StageOptions {
   /** Content-Type and x-amz-meta-* headers of the object. */
   headers: Record<string, string>;
   partSize: number;
   /**
-   * Called once the stream has ended, before the object is committed, with the byte count: throw
+   * Called once the stream has ended, before anything is committed, with the byte count: throw
    * to refuse the upload (e.g. empty or truncated); nothing is then left behind.
    */
   verify(size: number): void;
-  /** Reports an abort that itself failed (the upload then expires through the bucket's lifecycle). */
+  /**
+   * Keep a file smaller than one part in memory until `commit`, then send it in one PUT (one
+   * request instead of three). Only for requests holding one file: every staged file would keep its
+   * buffer until the request ends. Default false: always a multipart upload.
+   */
+  holdSmall?: boolean;
+  /** Reports an abort that itself failed (MinIO then expires the upload itself, after 24 h). */
   onAbortFailure?(err: unknown): void;
 }
 
-export interface StreamUploadResult {
+/** A received file not visible yet: `commit` makes it the object, `abort` drops it. */
+export interface StagedObject {
+  key: string;
   size: number;
-  etag: string;
+  /** Completes the upload; answers the object's ETag. Aborts the upload when it fails. */
+  commit(): Promise<string>;
+  abort(): Promise<void>;
 }
 
+/** One multipart upload, started on its first part. */
+class MultipartSink {
+  private uploadId: string | undefined;
+  private readonly parts: { part: number; etag: string }[] = [];
+
+  constructor(
+    private readonly client: Minio.Client,
+    private readonly bucket: string,
+    private readonly key: string,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  get started(): boolean {
+    return this.uploadId !== undefined;
+  }
+
+  async send(payload: Buffer): Promise<void> {
+    this.uploadId ??= await this.client.initiateNewMultipartUpload(this.bucket, this.key, this.headers);
+    const partNumber = this.parts.length + 1;
+    const { etag } = await this.client.uploadPart(
+      { bucketName: this.bucket, objectName: this.key, uploadID: this.uploadId, partNumber, headers: {} },
+      payload,
+    );
+    this.parts.push({ part: partNumber, etag });
+  }
+
+  async complete(): Promise<string> {
+    if (this.uploadId === undefined) throw new Error("no multipart upload to complete");
+    const { etag } = await this.client.completeMultipartUpload(this.bucket, this.key, this.uploadId, this.parts);
+    return etag;
+  }
+
+  async abort(onFailure?: (err: unknown) => void): Promise<void> {
+    const uploadId = this.uploadId;
+    this.uploadId = undefined;
+    if (uploadId === undefined) return;
+    await this.client.abortMultipartUpload(this.bucket, this.key, uploadId).catch((err) => onFailure?.(err));
+  }
+}
+
+/**
+ * Reads `source` to its end into `part`, handing it to `send` each time it is full (awaiting it is
+ * the back-pressure: the request is not read while a part is sent, and `part` is refilled only
+ * after). Answers the byte count and how much of `part` holds the rest, less than one part.
+ */
+async function readParts(
+  source: Readable,
+  part: Buffer,
+  send: (part: Buffer) => Promise<void>,
+): Promise<{ size: number; filled: number }> {
+  let filled = 0;
+  let size = 0;
+  for await (const data of source) {
+    const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array);
+    size += chunk.length;
+    let offset = 0;
+    while (offset < chunk.length) {
+      const copied = chunk.copy(part, filled, offset);
+      filled += copied;
+      offset += copied;
+      if (filled === part.length) {
+        await send(part);
+        filled = 0;
+      }
+    }
+  }
+  return { size, filled };
+}
+
+/** Streams `source` into a staged object at `bucket/key` (see StagedObject). */
+export async function stageObject(
+  client: Minio.Client,
+  bucket: string,
+  key: string,
+  source: Readable,
+  options: StageOptions,
+): Promise<StagedObject> {
+  const sink = new MultipartSink(client, bucket, key, options.headers);
+  const abort = () => sink.abort(options.onAbortFailure);
+  const part = takePartBuffer(options.partSize);
+  try {
+    const { size, filled } = await readParts(source, part, (full) => sink.send(full));
+    options.verify(size);
+    if (!sink.started && options.holdSmall) {
+      const small = Buffer.from(part.subarray(0, filled));
+      return {
+        key,
+        size,
+        commit: async () => (await client.putObject(bucket, key, small, small.length, options.headers)).etag,
+        abort: async () => {},
+      };
+    }
+    if (filled > 0 || !sink.started) await sink.send(part.subarray(0, filled));
+    return {
+      key,
+      size,
+      commit: () =>
+        sink.complete().catch(async (err: unknown) => {
+          await abort();
+          throw err;
+        }),
+      abort,
+    };
+  } catch (err) {
+    await abort();
+    throw err;
+  } finally {
+    givePartBuffer(part);
+  }
+}
+
+/** Stages and commits at once: for a request that writes one object and reads nothing after it. */
 export async function streamToObject(
   client: Minio.Client,
   bucket: string,
   key: string,
   source: Readable,
-  options: StreamUploadOptions,
-): Promise<StreamUploadResult> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let size = 0;
-  let uploadId: string | undefined;
-  const parts: { part: number; etag: string }[] = [];
-
-  const sendPart = async (payload: Buffer) => {
-    uploadId ??= await client.initiateNewMultipartUpload(bucket, key, options.headers);
-    const partNumber = parts.length + 1;
-    const { etag } = await client.uploadPart(
-      { bucketName: bucket, objectName: key, uploadID: uploadId, partNumber, headers: {} },
-      payload,
-    );
-    parts.push({ part: partNumber, etag });
-  };
-
-  try {
-    // Awaiting inside the loop is the back-pressure: the request is not read while a part is sent.
-    for await (const chunk of source) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      pending.push(buffer);
-      pendingBytes += buffer.length;
-      size += buffer.length;
-      while (pendingBytes >= options.partSize) {
-        const joined = Buffer.concat(pending, pendingBytes);
-        const rest = joined.subarray(options.partSize);
-        pending = rest.length > 0 ? [rest] : [];
-        pendingBytes = rest.length;
-        await sendPart(joined.subarray(0, options.partSize));
-      }
-    }
-    options.verify(size);
-    if (uploadId === undefined) {
-      const last = Buffer.concat(pending, pendingBytes);
-      const result = await client.putObject(bucket, key, last, last.length, options.headers);
-      return { size, etag: result.etag };
-    }
-    if (pendingBytes > 0) await sendPart(Buffer.concat(pending, pendingBytes));
-    pending = [];
-    const result = await client.completeMultipartUpload(bucket, key, uploadId, parts);
-    return { size, etag: result.etag };
-  } catch (err) {
-    if (uploadId !== undefined) {
-      await client.abortMultipartUpload(bucket, key, uploadId).catch((abortErr) => options.onAbortFailure?.(abortErr));
-    }
-    throw err;
-  }
+  options: StageOptions,
+): Promise<{ size: number; etag: string }> {
+  const staged = await stageObject(client, bucket, key, source, { holdSmall: true, ...options });
+  return { size: staged.size, etag: await staged.commit() };
 }

@@ -1,4 +1,4 @@
-import { EXECUTIONS_PREFIX, UPLOADS_PREFIX } from "../api/keys";
+import { EXECUTIONS_PREFIX, UPLOADS_PREFIX } from "../rules/object-keys";
 
 /** The S3 policy document (IAM JSON) MinIO evaluates for a user. */
 export interface PolicyDocument {

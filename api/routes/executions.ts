@@ -1,20 +1,34 @@
 // The seed's save_execution_result as two routes:
 //   POST /v1/executions/{executionId}/artifacts  multipart: `result` (JSON, as a field or a file part)
 //        plus output files in parts named `files`; stored as executions/{id}/result.json (indent 2)
-//        and executions/{id}/{safe-name}.
+//        and executions/{id}/{attempt}/{safe-name}.
 //   GET  /v1/executions/{executionId}/artifacts  what is stored, with sizes, storage class and links.
-// An execution's artifacts are written once: a second POST is a 409, and a POST that fails half-way
-// removes what it wrote. result.json is written last, so its presence means the set is complete.
+// An execution's artifacts are saved once and all at once. A save streams its files into a folder of
+// its own (executions/{id}/{attempt}/), staged and invisible; once the whole request has been read
+// it commits them, then writes result.json with `If-None-Match: *`, the one commit point: of several
+// saves of one id exactly one writes it, the others get 409. Readers follow result.json's attempt,
+// so they see a whole set or nothing, and a refused save leaves nothing behind (its staged files are
+// aborted, never deleted: the API's MinIO identity cannot delete).
 import type { MultipartFile } from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { BucketItem } from "minio";
+import type { FastifyRequest } from "fastify";
+import type { BucketItem, BucketItemStat } from "minio";
 import { Type } from "typebox";
 import type { ServiceContext } from "../context";
 import { ApiError, badRequest, errorResponses, notFound } from "../errors";
 import { resolveExpiry } from "../expiry";
-import { allowedContentType, clientFileName, RequestWrites, type StoredFile } from "../file-parts";
-import { artifactKey, EXECUTION_ID_PATTERN, executionPrefix, RESULT_NAME, safeName } from "../keys";
+import { allowedContentType, clientFileName, StagedFiles, type StoredFile } from "../file-parts";
+import {
+  ATTEMPT_META,
+  artifactKey,
+  attemptPrefix,
+  EXECUTION_ID_PATTERN,
+  RESULT_NAME,
+  resultKey,
+  safeName,
+} from "../keys";
 import { ExpiresQuery, ListedArtifact, multipartBody, StoredArtifact } from "../schemas";
+import { isS3Error } from "../storage";
 
 /** Largest result JSON accepted (it is parsed in memory to be re-indented). */
 export const RESULT_MAX_BYTES = 1024 * 1024;
@@ -51,6 +65,11 @@ const ListResponse = Type.Object({
   expires_at: Type.String({ format: "date-time" }),
 });
 
+const alreadySaved = (executionId: string) =>
+  new ApiError(409, "ALREADY_SAVED", `execution "${executionId}" already has its artifacts`);
+const resultTooLarge = () =>
+  new ApiError(413, "RESULT_TOO_LARGE", `the result is larger than ${RESULT_MAX_BYTES} bytes`);
+
 function parseResult(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -64,10 +83,10 @@ async function readBounded(part: MultipartFile, max: number): Promise<string> {
   let size = 0;
   for await (const chunk of part.file) {
     size += (chunk as Buffer).length;
-    if (size > max) throw new ApiError(413, "RESULT_TOO_LARGE", `the result is larger than ${max} bytes`);
+    if (size > max) throw resultTooLarge();
     chunks.push(chunk as Buffer);
   }
-  if (part.file.truncated) throw new ApiError(413, "RESULT_TOO_LARGE", `the result is larger than ${max} bytes`);
+  if (part.file.truncated) throw resultTooLarge();
   return Buffer.concat(chunks).toString("utf8");
 }
 
@@ -81,7 +100,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 
 async function listObjects(ctx: ServiceContext, prefix: string): Promise<BucketItem[]> {
   const items: BucketItem[] = [];
-  const stream = ctx.storage.data.listObjectsV2(ctx.config.buckets.artifacts, prefix, true);
+  const stream = ctx.storage.data.listObjectsV2(ctx.config.buckets.artifacts, prefix, false);
   for await (const item of stream as AsyncIterable<BucketItem>) {
     if (item.name) items.push(item);
     if (items.length >= LIST_LIMIT) {
@@ -90,6 +109,12 @@ async function listObjects(ctx: ServiceContext, prefix: string): Promise<BucketI
     }
   }
   return items;
+}
+
+/** The attempt folder a committed result.json names, or undefined when there is no commit. */
+export function committedAttempt(stat: BucketItemStat | undefined): string | undefined {
+  const attempt = stat?.metaData?.[ATTEMPT_META];
+  return typeof attempt === "string" && attempt ? attempt : undefined;
 }
 
 export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
@@ -107,6 +132,65 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
     headerPairs: 20,
   };
 
+  /** Reads the whole body: the result (parsed) and the output files (staged). */
+  async function receive(
+    request: FastifyRequest,
+    staged: StagedFiles,
+    executionId: string,
+    attempt: string,
+  ): Promise<{ result: unknown; files: Omit<StoredFile, "etag">[] }> {
+    let result: unknown;
+    let haveResult = false;
+    const files: Omit<StoredFile, "etag">[] = [];
+    const names = new Set<string>([RESULT_NAME]);
+    for await (const part of request.parts({ limits })) {
+      if (part.fieldname === "result") {
+        if (haveResult) throw badRequest("DUPLICATE_RESULT", "send one result part");
+        if (part.type === "field") {
+          if (part.valueTruncated) throw resultTooLarge();
+          // @fastify/multipart has already parsed a field sent as application/json.
+          result = typeof part.value === "string" ? parseResult(part.value) : part.value;
+        } else {
+          result = parseResult(await readBounded(part, RESULT_MAX_BYTES));
+        }
+        haveResult = true;
+        continue;
+      }
+      if (part.type === "field") continue;
+      if (part.fieldname !== "files") {
+        throw badRequest("UNEXPECTED_PART", `unexpected file part "${part.fieldname}"; output files go in "files"`);
+      }
+      if (files.length >= maxFiles) {
+        throw new ApiError(413, "TOO_MANY_FILES", `at most ${maxFiles} output files per request`);
+      }
+      const contentType = allowedContentType(part, config.limits.allowedContentTypes);
+      const name = clientFileName(part.filename);
+      if (names.has(name)) throw badRequest("DUPLICATE_NAME", `two artifacts would be named "${name}"`);
+      names.add(name);
+      const key = artifactKey(executionId, attempt, name);
+      files.push(await staged.stage(part, { bucket, key, contentType, maxBytes: config.limits.maxUploadBytes }));
+    }
+    if (!haveResult) throw badRequest("MISSING_RESULT", 'the multipart body has no "result" part');
+    return { result, files };
+  }
+
+  /** Writes result.json if no save of this id has: the commit. 409 when another save won. */
+  async function commitResult(executionId: string, attempt: string, result: unknown): Promise<StoredFile> {
+    const key = resultKey(executionId);
+    const json = Buffer.from(JSON.stringify(result, null, 2));
+    try {
+      const { etag } = await storage.data.putObject(bucket, key, json, json.length, {
+        "Content-Type": "application/json",
+        "If-None-Match": "*",
+        [`X-Amz-Meta-${ATTEMPT_META}`]: attempt,
+      });
+      return { bucket, key, originalName: RESULT_NAME, size: json.length, contentType: "application/json", etag };
+    } catch (err) {
+      if (isS3Error(err, "PreconditionFailed")) throw alreadySaved(executionId);
+      throw err;
+    }
+  }
+
   app.post(
     "/v1/executions/:executionId/artifacts",
     {
@@ -116,73 +200,30 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
         consumes: ["multipart/form-data"],
         params: Params,
         querystring: ExpiresQuery,
-        response: { 201: SaveResponse, ...errorResponses(400, 401, 409, 413, 415, 503) },
+        response: { 201: SaveResponse, ...errorResponses(400, 401, 403, 409, 413, 415, 503) },
       },
-      config: { openapiBody: ArtifactsForm },
+      config: { openapiBody: ArtifactsForm, scope: "artifacts:write", streamsFiles: true },
     },
     async (request, reply) => {
       const { executionId } = request.params;
       const expiry = resolveExpiry(request.query.expires_in, config.presign, ctx.now());
-      const resultKey = artifactKey(executionId, RESULT_NAME);
-      if (await storage.stat(bucket, resultKey))
-        throw new ApiError(409, "ALREADY_SAVED", `execution "${executionId}" already has its artifacts`);
+      // A cheap early answer for the common case; the conditional write of result.json decides.
+      if (await storage.stat(bucket, resultKey(executionId))) throw alreadySaved(executionId);
 
-      const writes = new RequestWrites(storage, request.log);
-      const { result, files } = await writes.atomically(async () => {
-        let resultValue: unknown;
-        let haveResult = false;
-        const files: StoredFile[] = [];
-        const names = new Set<string>([RESULT_NAME]);
-        for await (const part of request.parts({ limits })) {
-          if (part.fieldname === "result") {
-            if (haveResult) throw badRequest("DUPLICATE_RESULT", "send one result part");
-            if (part.type === "field") {
-              if (part.valueTruncated) {
-                throw new ApiError(413, "RESULT_TOO_LARGE", `the result is larger than ${RESULT_MAX_BYTES} bytes`);
-              }
-              // @fastify/multipart has already parsed a field sent as application/json.
-              resultValue = typeof part.value === "string" ? parseResult(part.value) : part.value;
-            } else {
-              resultValue = parseResult(await readBounded(part, RESULT_MAX_BYTES));
-            }
-            haveResult = true;
-            continue;
-          }
-          if (part.type === "field") continue;
-          if (part.fieldname !== "files") {
-            throw badRequest("UNEXPECTED_PART", `unexpected file part "${part.fieldname}"; output files go in "files"`);
-          }
-          if (files.length >= maxFiles) {
-            throw new ApiError(413, "TOO_MANY_FILES", `at most ${maxFiles} output files per request`);
-          }
-          const contentType = allowedContentType(part, config.limits.allowedContentTypes);
-          const name = clientFileName(part.filename);
-          if (names.has(name)) throw badRequest("DUPLICATE_NAME", `two artifacts would be named "${name}"`);
-          names.add(name);
-          const key = artifactKey(executionId, name);
-          files.push(
-            await writes.storeFile(part, { bucket, key, contentType, maxBytes: config.limits.maxUploadBytes }),
-          );
-        }
-        if (!haveResult) throw badRequest("MISSING_RESULT", 'the multipart body has no "result" part');
-        const json = Buffer.from(JSON.stringify(resultValue, null, 2));
-        const { etag } = await storage.data.putObject(bucket, resultKey, json, json.length, {
-          "Content-Type": "application/json",
-        });
-        writes.add(bucket, resultKey);
-        const result: StoredFile = {
-          bucket,
-          key: resultKey,
-          originalName: RESULT_NAME,
-          size: json.length,
-          contentType: "application/json",
-          etag,
-        };
-        return { result, files };
+      const attempt = ctx.newId();
+      const staged = new StagedFiles(storage, request.log);
+      const received = await staged.atomically(async () => {
+        const body = await receive(request, staged, executionId, attempt);
+        // Checked again before committing anything: a save that lost while it streamed leaves nothing.
+        if (await storage.stat(bucket, resultKey(executionId))) throw alreadySaved(executionId);
+        return body;
       });
+      // Committed files sit in this attempt's folder, which no reader follows until result.json names it.
+      const files = await staged.commitAll();
+      const result = await commitResult(executionId, attempt, received.result);
 
       const describe = async (stored: StoredFile) => {
-        const name = stored.key.slice(executionPrefix(executionId).length);
+        const name = stored.key.slice(stored.key.lastIndexOf("/") + 1);
         metrics.uploadedBytes.inc({ bucket }, stored.size);
         return {
           name,
@@ -211,24 +252,28 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
         tags: ["executions"],
         params: Params,
         querystring: ExpiresQuery,
-        response: { 200: ListResponse, ...errorResponses(400, 401, 404, 503) },
+        response: { 200: ListResponse, ...errorResponses(400, 401, 403, 404, 503) },
       },
+      config: { scope: "artifacts:read" },
     },
     async (request) => {
       const { executionId } = request.params;
       const expiry = resolveExpiry(request.query.expires_in, config.presign, ctx.now());
-      const prefix = executionPrefix(executionId);
-      const items = await listObjects(ctx, prefix);
-      if (items.length === 0) throw notFound("EXECUTION_NOT_FOUND", `no artifacts for execution "${executionId}"`);
+      const result = await storage.stat(bucket, resultKey(executionId));
+      const attempt = committedAttempt(result);
+      if (!result || !attempt) throw notFound("EXECUTION_NOT_FOUND", `no artifacts for execution "${executionId}"`);
+      const files = await listObjects(ctx, attemptPrefix(executionId, attempt));
       // The listing has no storage class or content type: one HEAD per object gives both.
-      // Objects removed between the listing and the HEAD are left out.
-      const stats = await mapLimited(items, STAT_CONCURRENCY, (item) => storage.stat(bucket, item.name as string));
+      // result.json's HEAD is the one already made.
+      const stats = await mapLimited(files, STAT_CONCURRENCY, (item) => storage.stat(bucket, item.name as string));
+      const entries: [string, BucketItemStat | undefined][] = [
+        [resultKey(executionId), result],
+        ...files.map((item, i): [string, BucketItemStat | undefined] => [item.name as string, stats[i]]),
+      ];
       const artifacts = [];
-      for (const [i, item] of items.entries()) {
-        const stat = stats[i];
+      for (const [key, stat] of entries) {
         if (!stat) continue;
-        const key = item.name as string;
-        const name = key.slice(prefix.length);
+        const name = key.slice(key.lastIndexOf("/") + 1);
         const meta = stat.metaData ?? {};
         artifacts.push({
           name,

@@ -1,7 +1,8 @@
 // GET /healthz: the process is up (liveness; never touches MinIO, so a MinIO outage does not get
 // the pod restarted). GET /readyz: MinIO answers and both buckets exist (readiness), asked the way
 // the API's least-privilege policy allows: a listing of its own prefix (HEAD bucket carries no
-// prefix, so the policy refuses it).
+// prefix, so the policy refuses it). One check serves every probe within READY_CACHE_MS, so MinIO
+// sees at most one round trip (the two listings, in parallel) per interval whatever the probe rate.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type * as Minio from "minio";
 import { Type } from "typebox";
@@ -14,6 +15,8 @@ import { EXECUTIONS_PREFIX, UPLOADS_PREFIX } from "../keys";
  * probe's own timeout (3 s in the Pulumi program), so the kubelet sees our 503, not a timeout.
  */
 export const READY_TIMEOUT_MS = 2000;
+/** How long one readiness answer (good or bad) is reused. */
+export const READY_CACHE_MS = 1000;
 
 const Status = Type.Object({ status: Type.Literal("ok") });
 const Ready = Type.Object({ status: Type.Literal("ready"), buckets: Type.Array(Type.String()) });
@@ -44,7 +47,49 @@ async function bucketPresent(client: Minio.Client, bucket: string, prefix: strin
   }
 }
 
+async function checkReadiness(ctx: ServiceContext): Promise<{ status: "ready"; buckets: string[] }> {
+  const buckets = [ctx.config.buckets.uploads, ctx.config.buckets.artifacts];
+  const prefixes = [UPLOADS_PREFIX, EXECUTIONS_PREFIX];
+  let present: boolean[];
+  try {
+    present = await withTimeout(
+      Promise.all(buckets.map((b, i) => bucketPresent(ctx.storage.data, b, prefixes[i] as string))),
+      READY_TIMEOUT_MS,
+    );
+  } catch (err) {
+    if (isStorageUnavailable(err)) throw storageUnavailable();
+    throw err;
+  }
+  const missing = buckets.filter((_, i) => !present[i]);
+  if (missing.length > 0) {
+    throw new ApiError(503, "BUCKETS_MISSING", `missing bucket(s): ${missing.join(", ")}`, {
+      "retry-after": String(RETRY_AFTER_SECONDS),
+    });
+  }
+  return { status: "ready", buckets };
+}
+
+/**
+ * `check`, run at most once per `ttlMs`: callers while it runs, and within `ttlMs` after it settled,
+ * share that run and its outcome (success or failure).
+ */
+export function reusedFor<T>(ttlMs: number, check: () => Promise<T>, clock: () => number = Date.now): () => Promise<T> {
+  let last: { settledAt?: number; result: Promise<T> } | undefined;
+  return () => {
+    const fresh = last && (last.settledAt === undefined || clock() - last.settledAt < ttlMs);
+    if (last && fresh) return last.result;
+    const entry: { settledAt?: number; result: Promise<T> } = { result: check() };
+    const settle = () => {
+      entry.settledAt = clock();
+    };
+    entry.result.then(settle, settle);
+    last = entry;
+    return entry.result;
+  };
+}
+
 export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
+  const readiness = reusedFor(READY_CACHE_MS, () => checkReadiness(ctx));
   app.get(
     "/healthz",
     { schema: { summary: "Liveness", tags: ["operations"], security: [], response: { 200: Status } } },
@@ -61,26 +106,6 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
         response: { 200: Ready, ...errorResponses(503) },
       },
     },
-    async () => {
-      const buckets = [ctx.config.buckets.uploads, ctx.config.buckets.artifacts];
-      const prefixes = [UPLOADS_PREFIX, EXECUTIONS_PREFIX];
-      let present: boolean[];
-      try {
-        present = await withTimeout(
-          Promise.all(buckets.map((b, i) => bucketPresent(ctx.storage.data, b, prefixes[i] as string))),
-          READY_TIMEOUT_MS,
-        );
-      } catch (err) {
-        if (isStorageUnavailable(err)) throw storageUnavailable();
-        throw err;
-      }
-      const missing = buckets.filter((_, i) => !present[i]);
-      if (missing.length > 0) {
-        throw new ApiError(503, "BUCKETS_MISSING", `missing bucket(s): ${missing.join(", ")}`, {
-          "retry-after": String(RETRY_AFTER_SECONDS),
-        });
-      }
-      return { status: "ready" as const, buckets };
-    },
+    async () => readiness(),
   );
 };

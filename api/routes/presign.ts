@@ -1,12 +1,11 @@
 // POST /v1/uploads/presign: a link for a client to upload a large file straight to MinIO, under a
-// key we chose. POST (a signed form policy) is the enforcing one: MinIO itself refuses a file of the
-// wrong content type or outside 1..max bytes. PUT is the simple one: SigV4 query signing cannot
-// bind Content-Type or Content-Length, so only the key and the expiry are enforced.
+// key we chose, and MinIO itself enforces the limits. POST (a signed form policy): the content type
+// and 1..size bytes. PUT: the content type and the exact size, both signed headers of the link.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { essence, isAllowedContentType } from "../content-types";
 import type { ServiceContext } from "../context";
-import { ApiError, errorResponses } from "../errors";
+import { ApiError, badRequest, errorResponses } from "../errors";
 import { resolveExpiry } from "../expiry";
 import { clientFileName } from "../file-parts";
 import { ORIGINAL_NAME_META, originalNameMetadata, uploadKey } from "../keys";
@@ -16,7 +15,13 @@ const PresignRequest = Type.Object(
   {
     filename: Type.String({ minLength: 1, maxLength: 1024 }),
     content_type: Type.String({ minLength: 3, maxLength: 255 }),
-    size: Type.Optional(Type.Integer({ minimum: 1, description: "Expected size; POST policies cap the upload at it" })),
+    size: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "POST: the most bytes the upload may have (default MAX_UPLOAD_BYTES). PUT: required, the exact size",
+      }),
+    ),
     method: Type.Optional(Type.Union([Type.Literal("PUT"), Type.Literal("POST")], { default: "POST" })),
     expires_in: Type.Optional(ExpiresIn),
   },
@@ -48,8 +53,9 @@ export const presignRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
         summary: "Presign a direct-to-MinIO upload (POST policy or PUT)",
         tags: ["uploads"],
         body: PresignRequest,
-        response: { 200: PresignResponse, ...errorResponses(400, 401, 413, 415) },
+        response: { 200: PresignResponse, ...errorResponses(400, 401, 403, 413, 415) },
       },
+      config: { scope: "presign" },
     },
     async (request) => {
       const body = request.body;
@@ -63,6 +69,7 @@ export const presignRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
         throw new ApiError(413, "FILE_TOO_LARGE", `size must be at most ${config.limits.maxUploadBytes} bytes`);
       }
       const name = clientFileName(body.filename);
+      const metadata = { [ORIGINAL_NAME_META]: originalNameMetadata(body.filename) };
       const key = uploadKey(name, ctx.now(), ctx.newId());
       const common = {
         bucket,
@@ -73,21 +80,20 @@ export const presignRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
         expires_at: expiry.expiresAt,
       };
       if (body.method === "PUT") {
-        return {
-          method: "PUT" as const,
-          url: await storage.presignPut(bucket, key, expiry.seconds),
-          headers: { "Content-Type": contentType },
-          ...common,
-        };
+        if (body.size === undefined) {
+          throw badRequest("SIZE_REQUIRED", "a PUT link is bound to the exact size: send size in bytes");
+        }
+        const link = storage.presignPut({
+          bucket,
+          key,
+          contentType,
+          size: body.size,
+          seconds: expiry.seconds,
+          metadata,
+        });
+        return { method: "PUT" as const, url: link.url, headers: link.headers, ...common };
       }
-      const post = await storage.presignPost({
-        bucket,
-        key,
-        contentType,
-        maxBytes,
-        seconds: expiry.seconds,
-        metadata: { [ORIGINAL_NAME_META]: originalNameMetadata(body.filename) },
-      });
+      const post = await storage.presignPost({ bucket, key, contentType, maxBytes, seconds: expiry.seconds, metadata });
       // The form carries everything (Content-Type included), so no extra headers.
       const headers: Record<string, string> = {};
       return { method: "POST" as const, url: post.url, fields: post.fields, headers, ...common };

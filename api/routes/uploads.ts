@@ -5,7 +5,7 @@ import type { FastifyRequest } from "fastify";
 import type { ServiceContext } from "../context";
 import { badRequest, errorResponses } from "../errors";
 import { resolveExpiry } from "../expiry";
-import { allowedContentType, clientFileName, RequestWrites, type StoredFile } from "../file-parts";
+import { allowedContentType, clientFileName, StagedFiles, type StoredFile } from "../file-parts";
 import { uploadKey } from "../keys";
 import { ExpiresQuery, multipartBody, UploadResult } from "../schemas";
 
@@ -29,9 +29,9 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
   };
 
   async function receive(request: FastifyRequest): Promise<StoredFile> {
-    const writes = new RequestWrites(storage, request.log);
-    return writes.atomically(async () => {
-      let stored: StoredFile | undefined;
+    const staged = new StagedFiles(storage, request.log);
+    return staged.atomically(async () => {
+      let received = false;
       for await (const part of request.parts({ limits })) {
         if (part.type === "field") continue;
         if (part.fieldname !== "file") {
@@ -42,10 +42,13 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
         }
         const contentType = allowedContentType(part, config.limits.allowedContentTypes);
         const key = uploadKey(clientFileName(part.filename), ctx.now(), ctx.newId());
-        stored = await writes.storeFile(part, { bucket, key, contentType, maxBytes: config.limits.maxUploadBytes });
+        await staged.stage(part, { bucket, key, contentType, maxBytes: config.limits.maxUploadBytes, holdSmall: true });
+        received = true;
       }
-      if (!stored) throw badRequest("MISSING_FILE", 'the multipart body has no file part named "file"');
-      return stored;
+      if (!received) throw badRequest("MISSING_FILE", 'the multipart body has no file part named "file"');
+      // The whole body has been read and accepted: only now does the file become visible.
+      const [stored] = await staged.commitAll();
+      return stored as StoredFile;
     });
   }
 
@@ -61,9 +64,9 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
           tags: ["uploads"],
           consumes: ["multipart/form-data"],
           querystring: ExpiresQuery,
-          response: { [status]: UploadResult, ...errorResponses(400, 401, 413, 415, 503) },
+          response: { [status]: UploadResult, ...errorResponses(400, 401, 403, 413, 415, 503) },
         },
-        config: { openapiBody: UploadForm },
+        config: { openapiBody: UploadForm, scope: "upload", streamsFiles: true },
       },
       async (request, reply) => {
         // Before reading the body: a refused expiry must not cost an upload.

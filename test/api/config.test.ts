@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_ALLOWED_CONTENT_TYPES, loadConfig } from "../../api/config";
+import { API_KEY_SCOPES } from "../../rules/api-keys";
+
+const keys = (...entries: { name: string; key: string; scopes?: string[] }[]) =>
+  JSON.stringify(entries.map((e) => ({ scopes: [...API_KEY_SCOPES], ...e })));
 
 const minimal = {
   MINIO_ENDPOINT: "http://minio.storage.svc:9000",
   MINIO_ACCESS_KEY: "access",
   MINIO_SECRET_KEY: "secret",
-  API_KEYS: "0123456789abcdef",
+  API_KEYS: keys({ name: "studio", key: "0123456789abcdef" }),
 };
 
 function failure(env: NodeJS.ProcessEnv): ConfigError {
@@ -28,12 +32,14 @@ describe("loadConfig", () => {
     expect(config.minio.publicEndpoint).toBe(config.minio.endpoint);
     expect(config.minio.region).toBe("us-east-1");
     expect(config.buckets).toEqual({ uploads: "user-uploads", artifacts: "workflow-artifacts" });
-    expect(config.apiKeys).toEqual(["0123456789abcdef"]);
+    expect(config.apiKeys).toEqual([{ name: "studio", key: "0123456789abcdef", scopes: [...API_KEY_SCOPES] }]);
+    expect(config.metricsPort).toBe(9464);
     expect(config.presign).toEqual({ defaultSeconds: 900, maxSeconds: 3600 });
     expect(config.limits).toEqual({
       maxUploadBytes: 104_857_600,
       allowedContentTypes: DEFAULT_ALLOWED_CONTENT_TYPES,
       maxFilesPerRequest: 10,
+      maxConcurrentUploads: 16,
     });
     for (const type of [
       "application/json",
@@ -56,7 +62,12 @@ describe("loadConfig", () => {
       MINIO_REGION: "eu-west-1",
       UPLOADS_BUCKET: "ups",
       ARTIFACTS_BUCKET: "arts",
-      API_KEYS: " 0123456789abcdef , fedcba9876543210 ,",
+      API_KEYS: keys(
+        { name: "studio", key: "0123456789abcdef" },
+        { name: "ci", key: "fedcba9876543210", scopes: ["artifacts:write", "artifacts:write"] },
+      ),
+      METRICS_PORT: "9100",
+      MAX_CONCURRENT_UPLOADS: "4",
       PRESIGN_DEFAULT_SECONDS: "60",
       PRESIGN_MAX_SECONDS: "604800",
       MAX_UPLOAD_BYTES: "1048576",
@@ -68,12 +79,17 @@ describe("loadConfig", () => {
     expect(config.minio.publicEndpoint.href).toBe("https://files.example.com/");
     expect(config.minio.region).toBe("eu-west-1");
     expect(config.buckets).toEqual({ uploads: "ups", artifacts: "arts" });
-    expect(config.apiKeys).toEqual(["0123456789abcdef", "fedcba9876543210"]);
+    expect(config.metricsPort).toBe(9100);
+    expect(config.apiKeys).toEqual([
+      { name: "studio", key: "0123456789abcdef", scopes: [...API_KEY_SCOPES] },
+      { name: "ci", key: "fedcba9876543210", scopes: ["artifacts:write"] },
+    ]);
     expect(config.presign).toEqual({ defaultSeconds: 60, maxSeconds: 604800 });
     expect(config.limits).toEqual({
       maxUploadBytes: 1048576,
       allowedContentTypes: ["image/*", "application/pdf"],
       maxFilesPerRequest: 3,
+      maxConcurrentUploads: 4,
     });
   });
 
@@ -87,8 +103,28 @@ describe("loadConfig", () => {
     [{ MINIO_SECRET_KEY: "" }, "MINIO_SECRET_KEY", /required/],
     [{ MINIO_REGION: "EU West" }, "MINIO_REGION", /region/],
     [{ API_KEYS: undefined }, "API_KEYS", /required/],
-    [{ API_KEYS: " , " }, "API_KEYS", /at least one/],
-    [{ API_KEYS: "0123456789abcdef,short" }, "API_KEYS", /key #2 is shorter than 16/],
+    [{ API_KEYS: "0123456789abcdef" }, "API_KEYS", /JSON array/],
+    [{ API_KEYS: "[]" }, "API_KEYS", /at least one/],
+    [
+      { API_KEYS: keys({ name: "a", key: "0123456789abcdef" }, { name: "b", key: "short" }) },
+      "API_KEYS",
+      /key #2 \("b"\): key is shorter than 16/,
+    ],
+    [{ API_KEYS: keys({ name: "a", key: "0123456789 abcdef" }) }, "API_KEYS", /no whitespace/],
+    [
+      { API_KEYS: keys({ name: "a", key: "0123456789abcdef", scopes: ["admin"] }) },
+      "API_KEYS",
+      /unknown scope\(s\) "admin"/,
+    ],
+    [{ API_KEYS: keys({ name: "a", key: "0123456789abcdef", scopes: [] }) }, "API_KEYS", /non-empty list/],
+    [{ API_KEYS: keys({ name: "Has Space", key: "0123456789abcdef" }) }, "API_KEYS", /name must be/],
+    [
+      { API_KEYS: keys({ name: "a", key: "0123456789abcdef" }, { name: "b", key: "0123456789abcdef" }) },
+      "API_KEYS",
+      /same as an earlier key/,
+    ],
+    [{ METRICS_PORT: "8080" }, "METRICS_PORT", /differ from PORT/],
+    [{ MAX_CONCURRENT_UPLOADS: "0" }, "MAX_CONCURRENT_UPLOADS", /between 1/],
     [{ PORT: "http" }, "PORT", /whole number/],
     [{ LOG_LEVEL: "verbose" }, "LOG_LEVEL", /one of fatal/],
     [{ PORT: "70000" }, "PORT", /between/],
@@ -109,7 +145,13 @@ describe("loadConfig", () => {
   });
 
   it("never puts an API key into its message", () => {
-    const err = failure({ ...minimal, API_KEYS: "0123456789abcdef,tooShortSecret" });
-    expect(err.message).not.toContain("tooShortSecret");
+    for (const key of ["tooShortSecret", "has whitespace in it 0123", "0123456789abcdef"]) {
+      const text = keys({ name: "a", key: "0123456789abcdef" }, { name: "b", key }).replace(
+        /"scopes":\[[^\]]*\]\}\]$/,
+        '"scopes":["x"]}]',
+      );
+      const err = failure({ ...minimal, API_KEYS: text });
+      expect(err.message).not.toContain(key === "0123456789abcdef" ? "0123456789" : key);
+    }
   });
 });

@@ -7,7 +7,9 @@ import {
   MAX_ORIGINAL_NAME_METADATA,
   MAX_SAFE_NAME_BYTES,
   originalNameMetadata,
+  refusedKeyReason,
   refusedNameReason,
+  resultKey,
   safeName,
   uploadKey,
 } from "../../api/keys";
@@ -95,8 +97,20 @@ describe("object keys", () => {
       expect(isExecutionId(bad), bad).toBe(false);
     }
     expect(executionPrefix("run-1")).toBe("executions/run-1/");
-    expect(artifactKey("run-1", "out.csv")).toBe("executions/run-1/out.csv");
+    expect(artifactKey("run-1", "7d1e", "out.csv")).toBe("executions/run-1/7d1e/out.csv");
+    expect(resultKey("run-1")).toBe("executions/run-1/result.json");
     expect(() => executionPrefix("../x")).toThrow(/not an execution id/);
+  });
+});
+
+describe("keys a client names for a download", () => {
+  it("refuses empty, '.' and '..' segments, which the API never writes", () => {
+    for (const bad of ["uploads/../x", "uploads/./x", "uploads//x", "/uploads/x", "uploads/x/", ".."]) {
+      expect(refusedKeyReason(bad), bad).toMatch(/segment/);
+    }
+    for (const ok of ["uploads/2026/01/02/id/a..b.txt", "executions/run-1/result.json", "x"]) {
+      expect(refusedKeyReason(ok), ok).toBeUndefined();
+    }
   });
 });
 

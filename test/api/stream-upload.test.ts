@@ -52,7 +52,7 @@ describe("streamToObject", () => {
 
   it("a file within one part is a single PUT", async () => {
     let verified = -1;
-    const result = await streamToObject(h.client, bucket, "stream/small.bin", source(1000), {
+    const result = await streamToObject(h.apiClient, bucket, "uploads/stream/small.bin", source(1000), {
       headers,
       partSize: MIN_PART_SIZE,
       verify: (size) => {
@@ -62,13 +62,13 @@ describe("streamToObject", () => {
     expect(verified).toBe(1000);
     expect(result.size).toBe(1000);
     expect(result.etag).toMatch(/^[0-9a-f]{32}$/);
-    expect((await readAll(await h.client.getObject(bucket, "stream/small.bin"))).length).toBe(1000);
+    expect((await readAll(await h.client.getObject(bucket, "uploads/stream/small.bin"))).length).toBe(1000);
   });
 
   it("a refused verification after parts were sent aborts the multipart upload", async () => {
-    const key = "stream/refused.bin";
+    const key = "uploads/stream/refused.bin";
     await expect(
-      streamToObject(h.client, bucket, key, source(MIN_PART_SIZE + 10), {
+      streamToObject(h.apiClient, bucket, key, source(MIN_PART_SIZE + 10), {
         headers,
         partSize: MIN_PART_SIZE,
         verify: () => {
@@ -80,9 +80,9 @@ describe("streamToObject", () => {
   });
 
   it("a failing source after parts were sent aborts the multipart upload", async () => {
-    const key = "stream/failing.bin";
+    const key = "uploads/stream/failing.bin";
     await expect(
-      streamToObject(h.client, bucket, key, source(3 * MIN_PART_SIZE, MIN_PART_SIZE + 128 * 1024), {
+      streamToObject(h.apiClient, bucket, key, source(3 * MIN_PART_SIZE, MIN_PART_SIZE + 128 * 1024), {
         headers,
         partSize: MIN_PART_SIZE,
         verify: () => undefined,

@@ -1,37 +1,72 @@
 // Shared set-up for the API's end-to-end tests: a real MinIO of the test file's own (hot server),
-// both buckets, a configuration from the same environment variables the Pulumi program sets, an
+// both buckets, and the API as deployed: as a MinIO user holding exactly the policy the Pulumi
+// program gives it (components/api-access-policy.ts). Root credentials only set up and inspect
+// (`client`). A configuration from the same environment variables the Pulumi program sets, an
 // app to `inject` into, and a hand-made multipart encoder (FormData would escape the very
 // characters the name tests need to send).
 import type { FastifyInstance } from "fastify";
 import type * as Minio from "minio";
 import { type AppOptions, buildApp } from "../../api/app";
 import { type Config, loadConfig } from "../../api/config";
+import { apiAccessPolicy } from "../../components/api-access-policy";
+import { addCannedPolicy, addUser, attachPolicies } from "../../components/providers/minio-admin";
+import { API_KEY_SCOPES, type ApiKeyScope } from "../../rules/api-keys";
 import type { MinioServerInfo } from "../../scripts/local-minio.mts";
-import { startTestMinio, type TestMinio } from "../helpers/minio";
+import { clientFor, startTestMinio, type TestMinio } from "../helpers/minio";
 
 export const API_KEY = "test-key-0123456789abcdef";
 export const OTHER_KEY = "rotated-key-fedcba9876543210";
 export const auth = { authorization: `Bearer ${API_KEY}` };
 
+/** API_KEYS text: each key named after its position, with every scope unless told otherwise. */
+export function apiKeysJson(keys: string[], scopes: readonly ApiKeyScope[] = API_KEY_SCOPES): string {
+  return JSON.stringify(keys.map((key, i) => ({ name: `client-${i + 1}`, key, scopes })));
+}
+
+/** The API's MinIO identity in tests: the name ApiAccess gives it, the policy it attaches. */
+export const API_USER = { accessKey: "upload-api", secretKey: "upload-api-secret-0123456789" };
+
 /**
- * The environment contract for a MinIO server. Presigned URLs are signed for `localhost` while data
- * calls use `127.0.0.1`: the same server under two host names, standing in for the public and the
- * in-cluster endpoint, so every download test also proves which host the links were signed for.
+ * Creates an API user on a server, as the program's ApiAccess does: the canned policy of
+ * `apiAccessPolicy` for the two buckets, attached as the user's only policy. Answers its credentials.
+ */
+export async function createApiUser(
+  server: MinioServerInfo,
+  buckets: Config["buckets"],
+  accessKey = API_USER.accessKey,
+): Promise<{ accessKey: string; secretKey: string }> {
+  const root = { endpoint: server.endpoint, accessKey: server.accessKey, secretKey: server.secretKey };
+  const policy = apiAccessPolicy({ uploadsBucket: buckets.uploads, artifactsBucket: buckets.artifacts });
+  await addCannedPolicy(root, accessKey, policy);
+  await addUser(root, accessKey, API_USER.secretKey);
+  await attachPolicies(root, accessKey, [accessKey]);
+  return { accessKey, secretKey: API_USER.secretKey };
+}
+
+/**
+ * The environment contract for a MinIO server, as the API's user (createApiUser). Presigned URLs are
+ * signed for `localhost` while data calls use `127.0.0.1`: the same server under two host names,
+ * standing in for the public and the in-cluster endpoint, so every download test also proves which
+ * host the links were signed for.
  */
 export function envFor(server: MinioServerInfo, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     MINIO_ENDPOINT: server.endpoint,
     MINIO_PUBLIC_ENDPOINT: `http://localhost:${server.port}`,
-    MINIO_ACCESS_KEY: server.accessKey,
-    MINIO_SECRET_KEY: server.secretKey,
-    API_KEYS: `${API_KEY},${OTHER_KEY}`,
+    MINIO_ACCESS_KEY: API_USER.accessKey,
+    MINIO_SECRET_KEY: API_USER.secretKey,
+    API_KEYS: apiKeysJson([API_KEY, OTHER_KEY]),
+    METRICS_PORT: "0",
     ...overrides,
   };
 }
 
 export interface Harness {
   minio: TestMinio;
+  /** Root: to set up and inspect only, never what the API runs as. */
   client: Minio.Client;
+  /** The API's own least-privilege identity (API_USER), for tests of the storage code itself. */
+  apiClient: Minio.Client;
   config: Config;
   app: FastifyInstance;
   /** Another app on the same MinIO, e.g. with other limits; closed by `close`. */
@@ -47,8 +82,19 @@ export async function startHarness(
   const apps: FastifyInstance[] = [];
   try {
     const client = minio.client("hot");
+    const server = minio.server("hot");
+    const defaults = loadConfig(envFor(server, overrides)).buckets;
     const appWith = async (more: Record<string, string>, opts: Partial<AppOptions> = {}) => {
-      const config = loadConfig(envFor(minio.server("hot"), { ...overrides, ...more }));
+      let config = loadConfig(envFor(server, { ...overrides, ...more }));
+      if (config.buckets.uploads !== defaults.uploads || config.buckets.artifacts !== defaults.artifacts) {
+        // Other buckets: as deployed, the API's policy names them, so such an app gets a user of its own.
+        const user = await createApiUser(
+          server,
+          config.buckets,
+          `api-${config.buckets.uploads}-${config.buckets.artifacts}`,
+        );
+        config = { ...config, minio: { ...config.minio, ...user } };
+      }
       const app = await buildApp({ config, logger: false, ...options, ...opts });
       apps.push(app);
       await app.ready();
@@ -57,10 +103,13 @@ export async function startHarness(
     const config = loadConfig(envFor(minio.server("hot"), overrides));
     await client.makeBucket(config.buckets.uploads);
     await client.makeBucket(config.buckets.artifacts);
+    await createApiUser(minio.server("hot"), config.buckets);
     const app = await appWith({});
+    const { endpoint } = minio.server("hot");
     return {
       minio,
       client,
+      apiClient: clientFor({ endpoint, ...API_USER }),
       config,
       app,
       appWith,
@@ -120,6 +169,15 @@ export async function listKeys(client: Minio.Client, bucket: string, prefix = ""
 export async function pendingUploads(client: Minio.Client, bucket: string, key: string): Promise<string[]> {
   const result = await client.listIncompleteUploadsQuery(bucket, key, "", "", "");
   return result.uploads.filter((upload) => upload.key === key).map((upload) => upload.uploadId);
+}
+
+/**
+ * Every multipart upload MinIO still holds under a prefix, as `key uploadId`. MinIO answers a
+ * listing with a prefix only for a whole object name, but lists the whole bucket for an empty one.
+ */
+export async function pendingUploadsUnder(client: Minio.Client, bucket: string, prefix: string): Promise<string[]> {
+  const result = await client.listIncompleteUploadsQuery(bucket, "", "", "", "");
+  return result.uploads.filter((u) => u.key.startsWith(prefix)).map((u) => `${u.key} ${u.uploadId}`);
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {

@@ -1,8 +1,25 @@
 // The seed's save_execution_result as POST/GET /v1/executions/{id}/artifacts, end to end.
+import { randomBytes } from "node:crypto";
+import { request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { PassThrough } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAll } from "../../helpers/minio";
-import { auth, type Harness, listKeys, multipart, type Part, startHarness } from "../support";
+import {
+  API_KEY,
+  apiKeysJson,
+  auth,
+  BOUNDARY,
+  type Harness,
+  listKeys,
+  MiB,
+  multipart,
+  type Part,
+  pendingUploadsUnder,
+  startHarness,
+  waitFor,
+} from "../support";
 
 let h: Harness;
 let bucket: string;
@@ -18,7 +35,7 @@ const resultField = (value: unknown): Part => ({
   contentType: "application/json",
   data: JSON.stringify(value),
 });
-const output = (name: string, data: string, contentType = "text/plain"): Part => ({
+const output = (name: string, data: string | Buffer, contentType = "text/plain"): Part => ({
   name: "files",
   filename: name,
   contentType,
@@ -36,7 +53,7 @@ async function save(app: FastifyInstance, id: string, parts: Part[], query = "")
 }
 
 describe("POST /v1/executions/{executionId}/artifacts", () => {
-  it("stores result.json (indent 2) and each output file under executions/{id}/", async () => {
+  it("stores result.json (indent 2) and each output file under executions/{id}/{attempt}/", async () => {
     const result = { status: "succeeded", outputs: [1, 2, 3], nested: { ok: true } };
     const res = await save(h.app, "run-42", [
       resultField(result),
@@ -51,16 +68,16 @@ describe("POST /v1/executions/{executionId}/artifacts", () => {
       file_path: "executions/run-42/result.json",
       content_type: "application/json",
     });
-    expect(body.files.map((f: { file_path: string }) => f.file_path)).toEqual([
-      "executions/run-42/report.csv",
-      "executions/run-42/chart.png",
-    ]);
+    const [report, chart] = body.files.map((f: { file_path: string }) => f.file_path);
+    const attempt = /^executions\/run-42\/([0-9a-f-]{36})\/report\.csv$/.exec(report)?.[1];
+    expect(attempt).toBeDefined();
+    expect(chart).toBe(`executions/run-42/${attempt}/chart.png`);
     const stored = (await readAll(await h.client.getObject(bucket, "executions/run-42/result.json"))).toString();
     expect(stored).toBe(JSON.stringify(result, null, 2));
-    expect((await readAll(await h.client.getObject(bucket, "executions/run-42/report.csv"))).toString()).toBe(
-      "a,b\n1,2\n",
-    );
-    const stat = await h.client.statObject(bucket, "executions/run-42/chart.png");
+    // result.json names the committed attempt: readers follow it.
+    expect((await h.client.statObject(bucket, "executions/run-42/result.json")).metaData.attempt).toBe(attempt);
+    expect((await readAll(await h.client.getObject(bucket, report))).toString()).toBe("a,b\n1,2\n");
+    const stat = await h.client.statObject(bucket, chart);
     expect(stat.metaData["content-type"]).toBe("image/png");
     // Each link downloads its artifact.
     const download = await fetch(body.files[0].download_url);
@@ -106,7 +123,7 @@ describe("GET /v1/executions/{executionId}/artifacts", () => {
     const byName = Object.fromEntries(body.artifacts.map((a: { name: string }) => [a.name, a]));
     expect(Object.keys(byName).sort()).toEqual(["log.txt", "result.json"]);
     expect(byName["log.txt"]).toMatchObject({
-      file_path: "executions/run-list/log.txt",
+      file_path: expect.stringMatching(/^executions\/run-list\/[0-9a-f-]{36}\/log\.txt$/),
       size: 14,
       content_type: "text/plain",
       storage_class: "STANDARD",
@@ -130,7 +147,25 @@ describe("refused saves: the right 4xx and nothing written", () => {
     expect(res.statusCode, res.body).toBe(status);
     expect(res.json().error.code).toBe(code);
     expect(await listKeys(h.client, bucket)).toEqual(before);
+    expect(await pendingUploadsUnder(h.client, bucket, "executions/")).toEqual([]);
   }
+
+  it("a file big enough to go multipart, refused after it was streamed: nothing left, and a retry works", async () => {
+    const big = randomBytes(7 * MiB);
+    await refused(
+      "big-then-bad",
+      [output("big.bin", big, "application/octet-stream"), output("../x.txt", "x")],
+      400,
+      "INVALID_FILENAME",
+    );
+    const retry = await save(h.app, "big-then-bad", [
+      resultField({ retried: true }),
+      output("big.bin", big, "application/octet-stream"),
+    ]);
+    expect(retry.statusCode, retry.body).toBe(201);
+    const stored = await readAll(await h.client.getObject(bucket, retry.json().files[0].file_path));
+    expect(stored.equals(big)).toBe(true);
+  });
 
   it("bad execution ids", async () => {
     for (const id of ["-x", "a.b", "a%2Fb", "%2E%2Ex", "x".repeat(129), "r%C3%A9sum%C3%A9"]) {
@@ -210,6 +245,15 @@ describe("refused saves: the right 4xx and nothing written", () => {
     expect(await listKeys(h.client, bucket, "executions/names/")).toEqual([]);
   });
 
+  it("a key without artifacts:write cannot save, one without artifacts:read cannot list", async () => {
+    const app = await h.appWith({ API_KEYS: apiKeysJson([API_KEY], ["artifacts:read", "upload"]) });
+    await refused("scoped", [resultField({})], 403, "FORBIDDEN", app);
+    const writer = await h.appWith({ API_KEYS: apiKeysJson([API_KEY], ["artifacts:write"]) });
+    expect((await save(writer, "scoped", [resultField({})])).statusCode).toBe(201);
+    const list = await writer.inject({ method: "GET", url: "/v1/executions/scoped/artifacts", headers: auth });
+    expect(list.statusCode).toBe(403);
+  });
+
   it("missing or wrong token, expiry above the maximum", async () => {
     const body = multipart([resultField({})]);
     const noToken = await h.app.inject({
@@ -229,5 +273,106 @@ describe("refused saves: the right 4xx and nothing written", () => {
     expect(tooLong.statusCode).toBe(400);
     expect(tooLong.json().error.code).toBe("EXPIRY_TOO_LONG");
     expect(await listKeys(h.client, bucket, "executions/too-long/")).toEqual([]);
+  });
+});
+
+describe("saves are atomic and happen once", () => {
+  it("of concurrent saves of one id exactly one succeeds, the others get 409, and readers see the winner's set", async () => {
+    const attempts = 8;
+    const responses = await Promise.all(
+      Array.from({ length: attempts }, (_, i) =>
+        save(h.app, "race", [
+          resultField({ attempt: i }),
+          output(`only-${i}.txt`, `from ${i}`),
+          output("common.txt", `${i}`),
+        ]),
+      ),
+    );
+    const statuses = responses.map((r) => r.statusCode).sort();
+    expect(statuses).toEqual([201, ...Array(attempts - 1).fill(409)]);
+    const winner = responses.findIndex((r) => r.statusCode === 201);
+    for (const r of responses) if (r.statusCode === 409) expect(r.json().error.code).toBe("ALREADY_SAVED");
+    const list = await h.app.inject({ method: "GET", url: "/v1/executions/race/artifacts", headers: auth });
+    const names = list
+      .json()
+      .artifacts.map((a: { name: string }) => a.name)
+      .sort();
+    expect(names).toEqual(["common.txt", `only-${winner}.txt`, "result.json"]);
+    const common = list.json().artifacts.find((a: { name: string }) => a.name === "common.txt");
+    expect(await (await fetch(common.download_url)).text()).toBe(String(winner));
+    expect(
+      JSON.parse((await readAll(await h.client.getObject(bucket, "executions/race/result.json"))).toString()),
+    ).toEqual({
+      attempt: winner,
+    });
+    expect(await pendingUploadsUnder(h.client, bucket, "executions/race/")).toEqual([]);
+  });
+
+  it("a save in progress is invisible: readers get 404 until it has committed, then the whole set", async () => {
+    const body = new PassThrough();
+    const response = h.app.inject({
+      method: "POST",
+      url: "/v1/executions/in-progress/artifacts",
+      headers: { ...auth, "content-type": `multipart/form-data; boundary=${BOUNDARY}` },
+      payload: body,
+    });
+    body.write(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="first.txt"\r\n` +
+        `Content-Type: text/plain\r\n\r\nfirst\r\n--${BOUNDARY}\r\n` +
+        `Content-Disposition: form-data; name="files"; filename="big.bin"\r\n` +
+        "Content-Type: application/octet-stream\r\n\r\n",
+    );
+    body.write(randomBytes(6 * MiB));
+    await waitFor("a part of the save to be stored", async () =>
+      (await pendingUploadsUnder(h.client, bucket, "executions/in-progress/")).length > 0 ? true : undefined,
+    );
+    const during = await h.app.inject({ method: "GET", url: "/v1/executions/in-progress/artifacts", headers: auth });
+    expect(during.statusCode).toBe(404);
+    expect(await listKeys(h.client, bucket, "executions/in-progress/")).toEqual([]);
+    body.end(
+      `\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="result"\r\n` +
+        `Content-Type: application/json\r\n\r\n{"done":true}\r\n--${BOUNDARY}--\r\n`,
+    );
+    expect((await response).statusCode).toBe(201);
+    const after = await h.app.inject({ method: "GET", url: "/v1/executions/in-progress/artifacts", headers: auth });
+    expect(
+      after
+        .json()
+        .artifacts.map((a: { name: string }) => a.name)
+        .sort(),
+    ).toEqual(["big.bin", "first.txt", "result.json"]);
+  });
+
+  it("a client that hangs up mid-save leaves nothing, is counted as a disconnect (not an outage), and the retry works", async () => {
+    const app = await h.appWith({});
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const { port } = app.server.address() as AddressInfo;
+    const req = request({
+      host: "127.0.0.1",
+      port,
+      method: "POST",
+      path: "/v1/executions/hang-up/artifacts",
+      headers: { ...auth, "content-type": `multipart/form-data; boundary=${BOUNDARY}` },
+    });
+    req.on("error", () => {});
+    req.write(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="big.bin"\r\n` +
+        "Content-Type: application/octet-stream\r\n\r\n",
+    );
+    req.write(randomBytes(6 * MiB));
+    await waitFor("a part of the save to be stored", async () =>
+      (await pendingUploadsUnder(h.client, bucket, "executions/hang-up/")).length > 0 ? true : undefined,
+    );
+    req.destroy();
+    await waitFor("the staged upload to be aborted", async () =>
+      (await pendingUploadsUnder(h.client, bucket, "executions/hang-up/")).length === 0 ? true : undefined,
+    );
+    expect(await listKeys(h.client, bucket, "executions/hang-up/")).toEqual([]);
+    await waitFor("the disconnect to be counted", async () =>
+      (await app.metrics.clientDisconnects.get()).values[0]?.value === 1 ? true : undefined,
+    );
+    expect((await app.metrics.storageUnavailable.get()).values[0]?.value ?? 0).toBe(0);
+    const retry = await save(app, "hang-up", [resultField({ ok: true }), output("big.bin", "small now")]);
+    expect(retry.statusCode).toBe(201);
   });
 });

@@ -1,6 +1,11 @@
 // Operations routes: liveness, readiness, metrics and the OpenAPI document; and the error shape of
 // requests no route takes.
+import { once } from "node:events";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metricsServer } from "../../../api/metrics";
+import { READY_CACHE_MS, reusedFor } from "../../../api/routes/health";
 import { auth, file, type Harness, multipart, startHarness } from "../support";
 
 let h: Harness;
@@ -32,8 +37,77 @@ describe("GET /healthz and /readyz", () => {
   });
 });
 
+describe("readiness is cheap", () => {
+  it("reusedFor: one run serves every caller while it runs and for the window after, failures too", async () => {
+    let now = 0;
+    let runs = 0;
+    let fail = false;
+    const check = reusedFor(
+      1000,
+      async () => {
+        runs += 1;
+        if (fail) throw new Error("down");
+        return runs;
+      },
+      () => now,
+    );
+    expect(await Promise.all([check(), check(), check()])).toEqual([1, 1, 1]);
+    now = 999;
+    expect(await check()).toBe(1);
+    now = 1000;
+    fail = true;
+    await expect(check()).rejects.toThrow("down");
+    now = 1500;
+    await expect(check()).rejects.toThrow("down");
+    expect(runs).toBe(2);
+  });
+
+  it("/readyz costs MinIO one check per interval whatever the probe rate", async () => {
+    // A proxy in front of MinIO that counts the requests it forwards (Host kept: SigV4 signs it).
+    let forwarded = 0;
+    const target = new URL(h.minio.server("hot").endpoint);
+    const proxy = createServer((req, res) => {
+      forwarded += 1;
+      const upstream = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    }).listen(0, "127.0.0.1");
+    await once(proxy, "listening");
+    try {
+      const app = await h.appWith({ MINIO_ENDPOINT: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+      const started = Date.now();
+      let probes = 0;
+      while (Date.now() - started < 2.5 * READY_CACHE_MS) {
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, () => app.inject({ method: "GET", url: "/readyz" })),
+        );
+        for (const a of answers) expect(a.statusCode).toBe(200);
+        probes += answers.length;
+      }
+      const intervals = Math.ceil((Date.now() - started) / READY_CACHE_MS);
+      // Two listings (one per bucket, in parallel) per check, at most one check per interval.
+      expect(probes).toBeGreaterThan(200);
+      expect(forwarded).toBeLessThanOrEqual(2 * intervals);
+      expect(forwarded).toBeGreaterThanOrEqual(2);
+    } finally {
+      proxy.close();
+    }
+  });
+});
+
 describe("GET /metrics", () => {
-  it("Prometheus text without a token, with request and upload metrics by route template", async () => {
+  it("is not served on the public port", async () => {
+    const res = await h.app.inject({ method: "GET", url: "/metrics" });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe("ROUTE_NOT_FOUND");
+  });
+
+  it("Prometheus text on its own listener, by route template and key name, never the key", async () => {
     const body = multipart([file("count me")]);
     await h.app.inject({
       method: "POST",
@@ -42,13 +116,27 @@ describe("GET /metrics", () => {
       payload: body.payload,
     });
     await h.app.inject({ method: "GET", url: "/v1/executions/some-run/artifacts", headers: auth });
-    const res = await h.app.inject({ method: "GET", url: "/metrics" });
-    expect(res.statusCode).toBe(200);
-    expect(res.headers["content-type"]).toMatch(/^text\/plain/);
-    expect(res.body).toContain('http_request_duration_seconds_count{method="POST",route="/v1/uploads",status="201"} 1');
-    expect(res.body).toContain('route="/v1/executions/:executionId/artifacts",status="404"');
-    expect(res.body).toContain('storage_uploaded_bytes_total{bucket="user-uploads"} 8');
-    expect(res.body).toContain("process_cpu_seconds_total");
+    const server = metricsServer(h.app.metrics.registry).listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const res = await fetch(`${base}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+      const text = await res.text();
+      expect(text).toContain(
+        'http_request_duration_seconds_count{method="POST",route="/v1/uploads",status="201",key="client-1"} 1',
+      );
+      expect(text).toContain('route="/v1/executions/:executionId/artifacts",status="404",key="client-1"');
+      expect(text).toContain('storage_uploaded_bytes_total{bucket="user-uploads"} 8');
+      expect(text).toContain("process_cpu_seconds_total");
+      expect(text).not.toContain(auth.authorization.slice("Bearer ".length));
+      const other = await fetch(`${base}/readyz`);
+      expect(other.status).toBe(404);
+      expect(((await other.json()) as { error: { code: string } }).error.code).toBe("ROUTE_NOT_FOUND");
+    } finally {
+      server.close();
+    }
   });
 });
 
@@ -64,7 +152,6 @@ describe("GET /openapi.json", () => {
     expect(doc.openapi).toBe("3.0.3");
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/healthz",
-      "/metrics",
       "/openapi.json",
       "/readyz",
       "/upload",
@@ -78,7 +165,7 @@ describe("GET /openapi.json", () => {
       type: "string",
       format: "binary",
     });
-    expect(Object.keys(upload.responses).sort()).toEqual(["200", "400", "401", "413", "415", "503"]);
+    expect(Object.keys(upload.responses).sort()).toEqual(["200", "400", "401", "403", "413", "415", "503"]);
     expect(doc.paths["/v1/uploads/presign"].post.requestBody.content["application/json"].schema.required).toEqual([
       "filename",
       "content_type",

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../../api/app";
 import { loadConfig } from "../../../api/config";
 import { readAll } from "../../helpers/minio";
-import { API_KEY, auth, envFor, type Harness, listKeys, startHarness } from "../support";
+import { API_KEY, apiKeysJson, auth, envFor, type Harness, listKeys, startHarness } from "../support";
 
 let h: Harness;
 let bucket: string;
@@ -73,27 +73,70 @@ describe("presigned POST policy (the default)", () => {
 });
 
 describe("presigned PUT", () => {
-  it("uploads straight to MinIO under our key", async () => {
-    const res = await presign({
-      filename: "data.json",
-      content_type: "application/json",
+  const putLink = async (size: number, filename = "data.json", contentType = "application/json") => {
+    const res = await presign({ filename, content_type: contentType, size, method: "PUT", expires_in: 60 });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  };
+
+  it("uploads straight to MinIO under our key, with its type and original name", async () => {
+    const body = await putLink(7, "Daten «1».json");
+    expect(body).toMatchObject({
       method: "PUT",
+      headers: { "Content-Type": "application/json", "Content-Length": "7" },
+      max_bytes: 7,
       expires_in: 60,
     });
-    expect(res.statusCode).toBe(200);
-    const body = res.json();
-    expect(body).toMatchObject({ method: "PUT", headers: { "Content-Type": "application/json" }, expires_in: 60 });
     expect(body.fields).toBeUndefined();
+    // Every header the client must send is signed: the link names them.
+    expect(new URL(body.url).searchParams.get("X-Amz-SignedHeaders")).toBe(
+      "content-length;content-type;host;x-amz-meta-original-name",
+    );
     const put = await fetch(body.url, { method: "PUT", headers: body.headers, body: '{"a":1}' });
-    expect(put.status).toBe(200);
+    expect(put.status, await put.text()).toBe(200);
     expect((await readAll(await h.client.getObject(bucket, body.file_path))).toString()).toBe('{"a":1}');
+    const stat = await h.client.statObject(bucket, body.file_path);
+    expect(stat.metaData["content-type"]).toBe("application/json");
+    expect(decodeURIComponent(stat.metaData["original-name"])).toBe("Daten «1».json");
+  });
+
+  it("MinIO refuses another size or another content type, and nothing lands", async () => {
+    // The case: a link asked for 10 bytes of application/pdf.
+    const body = await putLink(10, "a.pdf", "application/pdf");
+    const { "Content-Length": _length, ...headers } = body.headers as Record<string, string>;
+    const html = "<html>".padEnd(3 * 1024 * 1024, "x");
+    const attempts: [string, string, string][] = [
+      ["a bigger body", "application/pdf", html],
+      ["a shorter body", "application/pdf", "012345678"],
+      ["another type", "text/html", "0123456789"],
+      ["both", "text/html", html],
+    ];
+    for (const [what, type, payload] of attempts) {
+      // fetch sets Content-Length from the body, as any client does.
+      const put = await fetch(body.url, {
+        method: "PUT",
+        headers: { ...headers, "Content-Type": type },
+        body: payload,
+      });
+      expect(put.status, what).toBe(403);
+      expect(await put.text(), what).toContain("SignatureDoesNotMatch");
+    }
+    expect(await listKeys(h.client, bucket, body.file_path)).toEqual([]);
+    const exact = await fetch(body.url, { method: "PUT", headers, body: "%PDF-1.7\n\n" });
+    expect(exact.status).toBe(200);
+  });
+
+  it("needs the exact size", async () => {
+    const res = await presign({ filename: "a.txt", content_type: "text/plain", method: "PUT" });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("SIZE_REQUIRED");
   });
 });
 
 describe("presigning is pure computation", () => {
   it("works while MINIO_ENDPOINT points at nothing: no network call per presign", async () => {
     const config = loadConfig(
-      envFor(h.minio.server("hot"), { MINIO_ENDPOINT: "http://127.0.0.1:1", API_KEYS: API_KEY }),
+      envFor(h.minio.server("hot"), { MINIO_ENDPOINT: "http://127.0.0.1:1", API_KEYS: apiKeysJson([API_KEY]) }),
     );
     const app = await buildApp({ config, logger: false });
     try {
@@ -102,7 +145,7 @@ describe("presigning is pure computation", () => {
           method: "POST",
           url: "/v1/uploads/presign",
           headers: auth,
-          payload: { filename: "x.txt", content_type: "text/plain", method },
+          payload: { filename: "x.txt", content_type: "text/plain", size: 1, method },
         });
         expect(res.statusCode, res.body).toBe(200);
       }
@@ -111,9 +154,9 @@ describe("presigning is pure computation", () => {
         method: "POST",
         url: "/v1/uploads/presign",
         headers: auth,
-        payload: { filename: "offline.txt", content_type: "text/plain", method: "PUT" },
+        payload: { filename: "offline.txt", content_type: "text/plain", size: 14, method: "PUT" },
       });
-      const put = await fetch(res.json().url, { method: "PUT", body: "signed offline" });
+      const put = await fetch(res.json().url, { method: "PUT", headers: res.json().headers, body: "signed offline" });
       expect(put.status).toBe(200);
     } finally {
       await app.close();
