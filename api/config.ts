@@ -9,6 +9,8 @@ import {
   MAX_CONCURRENT_UPLOADS_LIMIT,
   REGION_PATTERN,
 } from "../rules/api-settings";
+import { BUCKET_NAME_RULE, isValidBucketName } from "../rules/buckets";
+import { endpointUrlProblem, redactUrlCredentials } from "../rules/network";
 
 /** Where and as whom the service reaches MinIO. */
 export interface MinioSettings {
@@ -90,19 +92,11 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+/** An endpoint by the program's own rule (scheme://host[:port]; the minio client adds /bucket/key). */
 function httpUrl(name: string, text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(name, `must be a URL like http://minio:9000, got "${text}"`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(name, "must use http or https");
-  // The minio client addresses buckets as /bucket/key on the endpoint: a path or query would be lost.
-  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username) {
-    throw new ConfigError(name, "must be scheme://host[:port] only, without path, query or credentials");
-  }
-  return url;
+  const problem = endpointUrlProblem(text);
+  if (problem) throw new ConfigError(name, `${problem}, got "${redactUrlCredentials(text)}"`);
+  return new URL(text);
 }
 
 function list(text: string): string[] {
@@ -112,14 +106,14 @@ function list(text: string): string[] {
     .filter((item) => item.length > 0);
 }
 
-// S3 bucket naming rules, the subset MinIO enforces.
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 // type/subtype or type/* (RFC 6838 restricted names, lower-cased).
 const CONTENT_TYPE_PATTERN = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/;
 
 function bucket(env: Env, name: string, fallback: string): string {
   const value = read(env, name) ?? fallback;
-  if (!BUCKET_NAME.test(value)) throw new ConfigError(name, `is not a valid bucket name: "${value}"`);
+  if (!isValidBucketName(value)) {
+    throw new ConfigError(name, `is not a valid bucket name: "${value}" (${BUCKET_NAME_RULE})`);
+  }
   return value;
 }
 

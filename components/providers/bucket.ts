@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { BUCKET_NAME_RULE, isValidBucketName } from "../../rules/buckets";
 import { type MinioConnection, type MinioConnectionInput, minioClient } from "./minio-connection";
 
 /** Inputs of a {@link Bucket}. */
@@ -25,12 +26,10 @@ interface BucketInputs {
   private: boolean;
 }
 
-const bucketNamePattern = /^(?!xn--)(?!.*\.\.)(?!.*-$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
 /** Why a bucket name is invalid, or undefined when it is valid. */
 export function bucketNameProblem(name: string): string | undefined {
-  if (typeof name !== "string" || !bucketNamePattern.test(name) || /^\d+\.\d+\.\d+\.\d+$/.test(name)) {
-    return `bucket name "${name}" is invalid: use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit`;
+  if (!isValidBucketName(name)) {
+    return `bucket name "${name}" is invalid: use ${BUCKET_NAME_RULE}`;
   }
   return undefined;
 }

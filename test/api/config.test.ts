@@ -96,9 +96,14 @@ describe("loadConfig", () => {
   it.each([
     [{ MINIO_ENDPOINT: undefined }, "MINIO_ENDPOINT", /required/],
     [{ MINIO_ENDPOINT: "  " }, "MINIO_ENDPOINT", /required/],
-    [{ MINIO_ENDPOINT: "minio:9000" }, "MINIO_ENDPOINT", /http or https|URL/],
-    [{ MINIO_ENDPOINT: "http://minio:9000/bucket" }, "MINIO_ENDPOINT", /without path/],
-    [{ MINIO_PUBLIC_ENDPOINT: "ftp://files" }, "MINIO_PUBLIC_ENDPOINT", /http or https/],
+    [{ MINIO_ENDPOINT: "minio:9000" }, "MINIO_ENDPOINT", /http\(s\) URL/],
+    [{ MINIO_ENDPOINT: "http://minio:9000/bucket" }, "MINIO_ENDPOINT", /no path/],
+    [
+      { MINIO_ENDPOINT: "http://admin:hunter2@minio:9000" },
+      "MINIO_ENDPOINT",
+      /credentials.*"http:\/\/\*\*\*@minio:9000"/,
+    ],
+    [{ MINIO_PUBLIC_ENDPOINT: "ftp://files" }, "MINIO_PUBLIC_ENDPOINT", /http\(s\) URL/],
     [{ MINIO_ACCESS_KEY: undefined }, "MINIO_ACCESS_KEY", /required/],
     [{ MINIO_SECRET_KEY: "" }, "MINIO_SECRET_KEY", /required/],
     [{ MINIO_REGION: "EU West" }, "MINIO_REGION", /region/],
@@ -136,6 +141,8 @@ describe("loadConfig", () => {
     [{ MAX_FILES_PER_REQUEST: "0" }, "MAX_FILES_PER_REQUEST", /between 1/],
     [{ ALLOWED_CONTENT_TYPES: "text/*,pdf" }, "ALLOWED_CONTENT_TYPES", /"pdf"/],
     [{ UPLOADS_BUCKET: "Bad_Bucket" }, "UPLOADS_BUCKET", /bucket name/],
+    [{ UPLOADS_BUCKET: "a..b" }, "UPLOADS_BUCKET", /bucket name/],
+    [{ UPLOADS_BUCKET: "192.168.1.1" }, "UPLOADS_BUCKET", /not an IP address/],
     [{ ARTIFACTS_BUCKET: "user-uploads" }, "ARTIFACTS_BUCKET", /differ/],
   ])("%j is refused, naming %s", (change, variable, problem) => {
     const err = failure({ ...minimal, ...change });
