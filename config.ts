@@ -2,6 +2,21 @@
 // a way to read raw values and gets back a typed, checked configuration, or one error that lists
 // every problem with the key, the bad value and what is allowed, before any resource exists.
 import * as pulumi from "@pulumi/pulumi";
+import { parseApiKeys } from "./rules/api-keys";
+import {
+  DEFAULT_MAX_CONCURRENT_UPLOADS,
+  DEFAULT_REGION,
+  MAX_CONCURRENT_UPLOADS_LIMIT,
+  REGION_PATTERN,
+} from "./rules/api-settings";
+import { BUCKET_NAME_RULE, isValidBucketName } from "./rules/buckets";
+import {
+  cidrProblem,
+  ENDPOINT_URL_FORMAT,
+  endpointUrlProblem,
+  isWideOpenCidr,
+  redactUrlCredentials,
+} from "./rules/network";
 
 /** Reads a raw config value by its short key (e.g. `transitionDays`) and tells whether it is a secret. */
 export interface ConfigSource {
@@ -40,8 +55,12 @@ export interface StackConfig {
     presignDefaultSeconds: number;
     presignMaxSeconds: number;
     maxUploadBytes: number;
-    /** Given keys (comma-separated secret), or undefined to generate them. */
+    /** Given keys (secret): the API_KEYS JSON text, checked with parseApiKeys; undefined to generate one. */
     apiKeys?: pulumi.Output<string>;
+    /** Uploads one API process streams at once (MAX_CONCURRENT_UPLOADS). */
+    maxConcurrentUploads: number;
+    /** The region MinIO answers for; presigned links are signed for it (MINIO_REGION). */
+    minioRegion: string;
     replicas: number;
     image?: string;
     nodeImage: string;
@@ -60,6 +79,8 @@ export interface StackConfig {
     managementSources: string[];
     apiIngressHost?: string;
   };
+  /** Settings that work but deserve a second look; index.ts logs them (this module has no side effects). */
+  warnings: string[];
 }
 
 /**
@@ -80,6 +101,8 @@ export const defaults = {
   presignMaxSeconds: 3600,
   maxUploadBytes: 100 * 1024 * 1024,
   apiReplicas: 2,
+  apiMaxConcurrentUploads: DEFAULT_MAX_CONCURRENT_UPLOADS,
+  minioRegion: DEFAULT_REGION,
   apiNodeImage: "node:22.23.3-alpine",
   namespace: "workflow-studio-storage",
   minioMode: "standalone",
@@ -96,12 +119,20 @@ type DefaultKey = keyof typeof defaults;
 /** Collects every problem, so one run names all of them. */
 class Problems {
   readonly list: string[] = [];
-  constructor(private readonly project: string) {}
+  constructor(readonly project: string) {}
   add(key: string, value: string | undefined, allowed: string): void {
     const shown = value === undefined ? "(not set)" : `"${value}"`;
     this.list.push(`${this.project}:${key}: ${shown} is not valid; ${allowed}`);
   }
+  /** A problem with a secret value: named by its key, the value never shown. */
+  addSecret(key: string, problem: string): void {
+    this.list.push(`${this.project}:${key}: (secret, not shown) is not valid; ${problem}`);
+  }
 }
+
+/** What a value must pass: a pattern, or a rule from rules/ in the same shape. */
+type Rule = { test(value: string): boolean };
+const bucketName: Rule = { test: isValidBucketName };
 
 /** Typed readers over a ConfigSource; each records a problem instead of throwing. */
 function readers(source: ConfigSource, problems: Problems) {
@@ -111,13 +142,13 @@ function readers(source: ConfigSource, problems: Problems) {
   };
   const fallbackOf = (key: string): string | undefined =>
     key in defaults ? String(defaults[key as DefaultKey]) : undefined;
-  const string = (key: string, pattern?: RegExp, allowed?: string, fallback = fallbackOf(key)): string => {
+  const string = (key: string, pattern?: Rule, allowed?: string, fallback = fallbackOf(key)): string => {
     const v = raw(key) ?? fallback;
     if (v === undefined) problems.add(key, v, allowed ?? "it is required");
     else if (pattern && !pattern.test(v)) problems.add(key, v, allowed ?? `it must match ${pattern}`);
     return v ?? "";
   };
-  const optional = (key: string, pattern?: RegExp, allowed?: string): string | undefined => {
+  const optional = (key: string, pattern?: Rule, allowed?: string): string | undefined => {
     const v = raw(key);
     if (v !== undefined && pattern && !pattern.test(v)) problems.add(key, v, allowed ?? `it must match ${pattern}`);
     return v;
@@ -144,13 +175,21 @@ function readers(source: ConfigSource, problems: Problems) {
     if (v !== "true" && v !== "false") problems.add(key, v, "allowed: true or false");
     return v === "true";
   };
-  const url = (key: string, fallback?: string): string =>
-    string(
-      key,
-      /^https?:\/\/[^/\s?#]+$/,
-      "it must be an http(s) URL with a host and optional port, no path (e.g. http://127.0.0.1:9000)",
-      fallback,
-    );
+  /**
+   * An endpoint: scheme://host[:port], no credentials, path or query (rules/network.ts). A fallback
+   * (another key's value, or a placeholder) is not checked again; a refused value is shown without
+   * whatever could be credentials.
+   */
+  const url = (key: string, fallback?: string): string => {
+    const v = raw(key);
+    if (v === undefined) {
+      if (fallback === undefined) problems.add(key, undefined, `it must be ${ENDPOINT_URL_FORMAT}`);
+      return fallback ?? "";
+    }
+    const problem = endpointUrlProblem(v);
+    if (problem) problems.add(key, redactUrlCredentials(v), problem);
+    return v;
+  };
   /** Secrets must be stored encrypted: `pulumi config set --secret KEY VALUE`. */
   const secret = (key: string, required: boolean): pulumi.Output<string> | undefined => {
     const v = raw(key);
@@ -168,11 +207,7 @@ function readers(source: ConfigSource, problems: Problems) {
   return { raw, string, optional, oneOf, integer, boolean, url, secret };
 }
 
-const bucketName = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const bucketAllowed =
-  "allowed: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit";
 const quantity = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi)?$/;
-const cidr = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
 
 /** Validates the whole configuration; throws one Error listing every problem. */
 export function loadStackConfig(source: ConfigSource): StackConfig {
@@ -181,8 +216,8 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
 
   const target = r.oneOf<Target>("target", ["kubernetes", "external"]);
   const buckets = {
-    uploads: r.string("uploadsBucket", bucketName, bucketAllowed),
-    artifacts: r.string("artifactsBucket", bucketName, bucketAllowed),
+    uploads: r.string("uploadsBucket", bucketName, `allowed: ${BUCKET_NAME_RULE}`),
+    artifacts: r.string("artifactsBucket", bucketName, `allowed: ${BUCKET_NAME_RULE}`),
     versioning: r.boolean("bucketVersioning"),
     ephemeral: r.boolean("ephemeral"),
   };
@@ -203,10 +238,22 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
     presignMaxSeconds: r.integer("presignMaxSeconds", 1, 604800),
     maxUploadBytes: r.integer("maxUploadBytes", 1, 5 * 1024 ** 4),
     apiKeys: r.secret("apiKeys", false),
+    maxConcurrentUploads: r.integer("apiMaxConcurrentUploads", 1, MAX_CONCURRENT_UPLOADS_LIMIT),
+    minioRegion: r.string(
+      "minioRegion",
+      REGION_PATTERN,
+      "allowed: 1-63 lowercase letters, digits and hyphens, starting with a letter or digit (e.g. eu-west-1)",
+    ),
     replicas: r.integer("apiReplicas", 1, 50),
     image: r.optional("apiImage"),
     nodeImage: r.string("apiNodeImage"),
   };
+  // The keys are checked in clear (the raw config value) with the API's own rules, so a key the API
+  // would refuse never reaches a pod; the problems name entries by position and name, never by key.
+  const apiKeysText = r.raw("apiKeys");
+  if (apiKeysText !== undefined) {
+    for (const problem of parseApiKeys(apiKeysText).problems) problems.addSecret("apiKeys", problem);
+  }
   if (api.presignDefaultSeconds > api.presignMaxSeconds) {
     problems.add(
       "presignDefaultSeconds",
@@ -215,9 +262,9 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
     );
   }
 
-  const config: StackConfig = { target, buckets, lifecycle, api };
+  const config: StackConfig = { target, buckets, lifecycle, api, warnings: [] };
   if (target === "external") config.external = externalSettings(r);
-  else config.kubernetes = kubernetesSettings(r, problems);
+  else config.kubernetes = kubernetesSettings(r, problems, config.warnings);
 
   if (problems.list.length > 0) {
     throw new Error(`Invalid stack configuration:\n  - ${problems.list.join("\n  - ")}`);
@@ -244,7 +291,11 @@ function externalSettings(r: ReturnType<typeof readers>): NonNullable<StackConfi
   };
 }
 
-function kubernetesSettings(r: ReturnType<typeof readers>, problems: Problems): NonNullable<StackConfig["kubernetes"]> {
+function kubernetesSettings(
+  r: ReturnType<typeof readers>,
+  problems: Problems,
+  warnings: string[],
+): NonNullable<StackConfig["kubernetes"]> {
   const cluster = (prefix: "minio" | "cold") => {
     const settings: MinioClusterSettings = {
       mode: r.oneOf(`${prefix}Mode`, ["standalone", "distributed"] as const),
@@ -270,7 +321,14 @@ function kubernetesSettings(r: ReturnType<typeof readers>, problems: Problems): 
   const sources = r.optional("managementSources");
   const managementSources = sources ? sources.split(",").map((s) => s.trim()) : [];
   for (const s of managementSources) {
-    if (!cidr.test(s)) problems.add("managementSources", s, "allowed: comma-separated IPv4 CIDRs, e.g. 10.0.0.0/8");
+    const problem = cidrProblem(s);
+    if (problem) {
+      problems.add("managementSources", s, `${problem}; allowed: comma-separated IPv4 CIDRs, e.g. 10.0.0.0/8`);
+    } else if (isWideOpenCidr(s)) {
+      warnings.push(
+        `${problems.project}:managementSources: "${s}" admits every address: the S3 port of both MinIO clusters (and their metrics, served without a token) is open to anything that routes to the cluster; prefer your management network's CIDRs`,
+      );
+    }
   }
   return {
     namespace: r.string("namespace", /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "allowed: a DNS label"),

@@ -12,6 +12,7 @@ import { GeneratedSecret } from "./components/providers/generated-secret";
 import type { MinioConnectionInput } from "./components/providers/minio-connection";
 import { apiSettingsEnvironment, UploadApi, type UploadApiStorageSettings } from "./components/upload-api";
 import { loadStackConfig, type StackConfig } from "./config";
+import { singleKeyWithAllScopes } from "./rules/api-keys";
 
 const project = pulumi.getProject();
 // isConfigSecret is exported by the SDK (Config uses it to warn) but left out of its typings.
@@ -21,12 +22,21 @@ const config = loadStackConfig({
   get: (key) => runtime.getConfig(`${project}:${key}`),
   isSecret: (key) => runtime.isConfigSecret(`${project}:${key}`),
 });
+for (const warning of config.warnings) pulumi.log.warn(warning);
 
-/** Port of a local API process started from this stack's outputs (external target). */
+/** Ports of a local API process started from this stack's outputs (external target): API and metrics. */
 const localApiPort = 18080;
+const localMetricsPort = localApiPort + 1;
 
-/** The bearer keys of the API: given in config, or one generated and kept in state. */
-const apiKeys = config.api.apiKeys ?? new GeneratedSecret("api-key", { length: 40 }).value;
+/**
+ * The API's bearer keys as the API_KEYS JSON text (rules/api-keys.ts): given in config, or one key
+ * with every scope, generated and kept in state.
+ */
+const apiKeys: pulumi.Output<string> =
+  config.api.apiKeys ??
+  pulumi.secret(
+    new GeneratedSecret("api-key", { length: 40 }).value.apply((key) => singleKeyWithAllScopes("default", key)),
+  );
 
 /** Where each MinIO is, for the storage layer (management) and for clients (in-cluster, public). */
 interface Platform {
@@ -181,6 +191,8 @@ const storageForApi: UploadApiStorageSettings = {
   presignDefaultSeconds: config.api.presignDefaultSeconds,
   presignMaxSeconds: config.api.presignMaxSeconds,
   maxUploadBytes: config.api.maxUploadBytes,
+  minioRegion: config.api.minioRegion,
+  maxConcurrentUploads: config.api.maxConcurrentUploads,
 };
 const api = platform.deployApi?.(storageForApi, access);
 
@@ -193,7 +205,7 @@ export const tierName = coldTier?.tierName ?? lifecycle.tierName;
 /** In-cluster URL of the API (kubernetes target); a local API process listens on localApiPort. */
 export const apiUrl = api?.url ?? `http://127.0.0.1:${localApiPort}`;
 /** The API's environment, for running it from this stack's outputs (`npm run local`); secrets apart. */
-export const apiSettings = apiSettingsEnvironment(storageForApi, localApiPort);
+export const apiSettings = apiSettingsEnvironment(storageForApi, localApiPort, localMetricsPort);
 export const apiAccessKey = access.accessKey;
 export const apiSecretKey = access.secretKey;
 export const apiBearerKeys = pulumi.secret(apiKeys);

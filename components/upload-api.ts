@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_METRICS_PORT } from "../rules/api-settings";
 import type { ApiBundle } from "./api-bundle";
 
-/** What the API is told about storage: endpoints, buckets, presign windows, upload limits. */
+/** What the API is told about storage: endpoints, region, buckets, presign windows, upload limits. */
 export interface UploadApiStorageSettings {
   /** Where the API sends data calls: the in-cluster endpoint. */
   minioEndpoint: pulumi.Input<string>;
@@ -14,6 +15,10 @@ export interface UploadApiStorageSettings {
   presignDefaultSeconds: number;
   presignMaxSeconds: number;
   maxUploadBytes: number;
+  /** The region MinIO answers for; presigned links are signed for it. */
+  minioRegion: string;
+  /** Uploads one API process streams at once; beyond it the API sheds load (503). */
+  maxConcurrentUploads: number;
 }
 
 export interface UploadApiArgs {
@@ -21,7 +26,7 @@ export interface UploadApiArgs {
   storage: UploadApiStorageSettings;
   /** The API's own least-privilege MinIO credentials (secret). */
   credentials: { accessKey: pulumi.Input<string>; secretKey: pulumi.Input<string> };
-  /** Comma-separated bearer keys (secret). */
+  /** The bearer keys as the API_KEYS JSON text (rules/api-keys.ts; secret). */
   apiKeys: pulumi.Input<string>;
   /** The bundle run by `nodeImage`; ignored when `image` is set. */
   bundle?: ApiBundle;
@@ -38,6 +43,8 @@ export interface UploadApiArgs {
 }
 
 const port = 8080;
+/** The API serves /metrics on its own port: in the pod, never in the Service or the Ingress. */
+const metricsPort = DEFAULT_METRICS_PORT;
 
 /**
  * The API's non-secret environment (its contract is api/README.md). One function, so the pods on
@@ -46,16 +53,25 @@ const port = 8080;
 export function apiSettingsEnvironment(
   s: UploadApiStorageSettings,
   listenPort: number = port,
+  metricsListenPort: number = metricsPort,
 ): Record<string, pulumi.Input<string>> {
+  if (metricsListenPort === listenPort) {
+    throw new Error(
+      `the API's metrics port must differ from its port (${listenPort}): metrics stay off the public port`,
+    );
+  }
   return {
     PORT: String(listenPort),
+    METRICS_PORT: String(metricsListenPort),
     MINIO_ENDPOINT: s.minioEndpoint,
     MINIO_PUBLIC_ENDPOINT: s.minioPublicEndpoint,
+    MINIO_REGION: s.minioRegion,
     UPLOADS_BUCKET: s.uploadsBucket,
     ARTIFACTS_BUCKET: s.artifactsBucket,
     PRESIGN_DEFAULT_SECONDS: String(s.presignDefaultSeconds),
     PRESIGN_MAX_SECONDS: String(s.presignMaxSeconds),
     MAX_UPLOAD_BYTES: String(s.maxUploadBytes),
+    MAX_CONCURRENT_UPLOADS: String(s.maxConcurrentUploads),
   };
 }
 
@@ -64,7 +80,8 @@ export function apiSettingsEnvironment(
  * Node.js image, or a built image), its Service, a PodDisruptionBudget and an optional Ingress.
  * Its environment comes from the stack's outputs; credentials and API keys from a Secret. Pod
  * annotations carry checksums of the bundle, the settings and the credentials, so any change rolls
- * the pods.
+ * the pods, and tell Prometheus to scrape /metrics on the metrics port, which only the pod exposes:
+ * the Service (and so the Ingress) carries the API's port alone.
  */
 export class UploadApi extends pulumi.ComponentResource {
   /** In-cluster URL of the API. */
@@ -141,6 +158,10 @@ export class UploadApi extends pulumi.ComponentResource {
                 "checksum/bundle": bundle?.sha256 ?? "image",
                 "checksum/settings": settingsChecksum,
                 "checksum/credentials": credentialsChecksum,
+                // Prometheus scrapes the pods directly, on the port the Service leaves out.
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": String(metricsPort),
+                "prometheus.io/path": "/metrics",
               },
             },
             spec: {
@@ -173,7 +194,10 @@ export class UploadApi extends pulumi.ComponentResource {
                   name: "api",
                   image: args.image ?? nodeImage,
                   ...(bundleMap ? { command: ["node", "/app/server.js"] } : {}),
-                  ports: [{ name: "http", containerPort: port }],
+                  ports: [
+                    { name: "http", containerPort: port },
+                    { name: "metrics", containerPort: metricsPort },
+                  ],
                   env: [
                     ...Object.entries(settings).map(([key, value]) => ({ name: key, value })),
                     fromSecret("MINIO_ACCESS_KEY"),
@@ -212,6 +236,7 @@ export class UploadApi extends pulumi.ComponentResource {
       child,
     );
 
+    // Clients' Service: the API's port only. The metrics port stays in the pod (scraped directly).
     const service = new k8s.core.v1.Service(
       `${name}-svc`,
       { metadata: meta(""), spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: port }] } },

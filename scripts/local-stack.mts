@@ -22,6 +22,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildBundle } from "../api/build.mts";
+import { parseApiKeys } from "../rules/api-keys.ts";
 import { type MinioServerInfo, startEnvironment, stopEnvironment, waitUntilReady } from "./local-minio.mts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -106,6 +107,7 @@ export interface StackOutputs {
   apiSettings: Record<string, string>;
   apiAccessKey: string;
   apiSecretKey: string;
+  /** The API_KEYS JSON text (rules/api-keys.ts). */
   apiBearerKeys: string;
   minioPublicEndpoint: string;
   uploadsBucket: string;
@@ -150,6 +152,19 @@ export function apiEnvironmentFromOutputs(outputs: StackOutputs): Record<string,
     MINIO_SECRET_KEY: outputs.apiSecretKey,
     API_KEYS: outputs.apiBearerKeys,
   };
+}
+
+/**
+ * The key for the example upload: apiBearerKeys holds the API_KEYS JSON; the first key that may
+ * upload, else the first key.
+ */
+export function exampleApiKey(outputs: Pick<StackOutputs, "apiBearerKeys">): string {
+  const { keys, problems } = parseApiKeys(outputs.apiBearerKeys);
+  const chosen = keys.find((k) => k.scopes.includes("upload")) ?? keys[0];
+  if (!chosen || problems.length > 0) {
+    throw new Error(`the stack's apiBearerKeys output is not valid API_KEYS: ${problems.join("; ")}`);
+  }
+  return chosen.key;
 }
 
 /** Starts the API from the stack's outputs; keeps a running one whose bundle and environment are the same. */
@@ -209,11 +224,13 @@ async function up(): Promise<void> {
   step("the API, from the stack's outputs");
   await startApi(outputs);
   await waitUntilReady(hot.endpoint, 5000);
-  const key = outputs.apiBearerKeys.split(",")[0];
+  const key = exampleApiKey(outputs);
+  const metrics = `http://127.0.0.1:${outputs.apiSettings.METRICS_PORT}/metrics`;
   console.log(`
 ready in ${((Date.now() - t0) / 1000).toFixed(0)} s
 
   API               ${outputs.apiUrl}   (OpenAPI: ${outputs.apiUrl}/openapi.json)
+  API metrics       ${metrics}
   hot MinIO         ${hot.endpoint}   (buckets ${outputs.uploadsBucket}, ${outputs.artifactsBucket})
   cold MinIO        ${cold.endpoint}
   API key           in the curl below (stored encrypted under .local/)

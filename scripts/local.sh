@@ -14,4 +14,6 @@ if [ "$command" = "up" ]; then
   echo "== toolchain"
   bash scripts/toolchain/setup.sh | sed -n '/toolchain ready/p;/building/p;/error/p'
 fi
-exec bash scripts/with-tools.sh node scripts/local-stack.mts "$@"
+# The shared rules (rules/*.ts) are ES modules in a package without "type": node finds that out
+# itself; the warning it prints about it is noise here.
+exec bash scripts/with-tools.sh node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON scripts/local-stack.mts "$@"

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { type ConfigSource, defaults, loadStackConfig } from "../config";
+import { DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REGION, MAX_CONCURRENT_UPLOADS_LIMIT } from "../rules/api-settings";
+import { BUCKET_NAME_RULE } from "../rules/buckets";
 
 function source(values: Record<string, string>, secrets: string[] = []): ConfigSource {
   return { project: "wss", get: (k) => values[k], isSecret: (k) => secrets.includes(k) };
@@ -23,6 +25,19 @@ async function unwrap<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply(resolve));
 }
 
+/** The configuration error's message (the test fails when there is none). */
+function failure(values: Record<string, string>, secrets: string[] = []): string {
+  try {
+    loadStackConfig(source(values, secrets));
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("the configuration was accepted");
+}
+
+const studioKey = "studio-key-0123456789abcdef";
+const apiKeysJson = (keys: unknown[]) => JSON.stringify(keys);
+
 describe("loadStackConfig", () => {
   it("applies the documented defaults for the external target", async () => {
     const config = loadStackConfig(source(external, externalSecrets));
@@ -38,6 +53,18 @@ describe("loadStackConfig", () => {
     expect(config.kubernetes).toBeUndefined();
     expect(await unwrap(config.external?.hot.secretKey as pulumi.Output<string>)).toBe("hot-secret-value");
     expect(pulumi.Output.isInstance(config.external?.cold.secretKey)).toBe(true);
+    expect(config.api.apiKeys).toBeUndefined();
+    expect(config.api.minioRegion).toBe(DEFAULT_REGION);
+    expect(config.api.maxConcurrentUploads).toBe(DEFAULT_MAX_CONCURRENT_UPLOADS);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("refuses bucket names MinIO would refuse at create: '..' and IP addresses", () => {
+    for (const name of ["a..b", "192.168.1.1"]) {
+      expect(() => loadStackConfig(source({ ...external, artifactsBucket: name }, externalSecrets)), name).toThrowError(
+        `wss:artifactsBucket: "${name}" is not valid`,
+      );
+    }
   });
 
   it("names every bad key, its value and what is allowed, in one error", () => {
@@ -52,7 +79,7 @@ describe("loadStackConfig", () => {
     expect(() => loadStackConfig(source(bad, externalSecrets))).toThrowError(
       [
         "Invalid stack configuration:",
-        '  - wss:uploadsBucket: "Bad_Name" is not valid; allowed: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit',
+        `  - wss:uploadsBucket: "Bad_Name" is not valid; allowed: ${BUCKET_NAME_RULE}`,
         '  - wss:tierName: "cold" is not valid; allowed: uppercase letters, digits, - and _, starting with a letter; not STANDARD or REDUCED_REDUNDANCY',
         '  - wss:transitionDays: "thirty" is not valid; allowed: an integer from 0 to 36500',
         '  - wss:presignDefaultSeconds: "7200" is not valid; it must not exceed presignMaxSeconds (3600)',
@@ -70,6 +97,137 @@ describe("loadStackConfig", () => {
         "  - wss:coldSecretKey: (not set) is required; set it with --secret",
       ].join("\n"),
     );
+  });
+
+  describe("apiKeys", () => {
+    const withKeys = (text: string) => source({ ...external, apiKeys: text }, [...externalSecrets, "apiKeys"]);
+
+    it("takes the API_KEYS JSON and keeps it a secret", async () => {
+      const text = apiKeysJson([
+        { name: "studio", key: studioKey, scopes: ["upload", "download"] },
+        { name: "runner", key: "runner-key-0123456789abcdef", scopes: ["artifacts:read", "artifacts:write"] },
+      ]);
+      const config = loadStackConfig(withKeys(text));
+      const keys = config.api.apiKeys as pulumi.Output<string>;
+      expect(await pulumi.isSecret(keys)).toBe(true);
+      expect(await unwrap(keys)).toBe(text);
+    });
+
+    it.each([
+      [
+        "text that is not JSON",
+        `${studioKey},other-key-0123456789`,
+        /apiKeys: \(secret, not shown\) is not valid; must be a JSON array/,
+      ],
+      [
+        "a key shorter than 16 characters",
+        apiKeysJson([{ name: "studio", key: "short-key", scopes: ["upload"] }]),
+        /apiKeys: \(secret, not shown\) is not valid; key #1 \("studio"\): key is shorter than 16 characters/,
+      ],
+      [
+        "a key with whitespace",
+        apiKeysJson([{ name: "studio", key: "studio key 0123456789", scopes: ["upload"] }]),
+        /apiKeys: \(secret, not shown\) is not valid; key #1 \("studio"\): key may hold only .*no whitespace/,
+      ],
+      [
+        "an unknown scope",
+        apiKeysJson([{ name: "studio", key: studioKey, scopes: ["upload", "delete"] }]),
+        /apiKeys: \(secret, not shown\) is not valid; key #1 \("studio"\): unknown scope\(s\) "delete"/,
+      ],
+    ])("refuses %s, naming the key and never the secret", (_what, text, expected) => {
+      const message = failure({ ...external, apiKeys: text }, [...externalSecrets, "apiKeys"]);
+      expect(message).toMatch(expected);
+      expect(message.match(/wss:apiKeys/g)).toHaveLength(1);
+      for (const secret of ["short-key", "studio key 0123456789", studioKey, "other-key-0123456789"]) {
+        expect(message).not.toContain(secret);
+      }
+    });
+
+    it("lists every bad entry, each by position and name, in the one error", () => {
+      const text = apiKeysJson([
+        { name: "studio", key: studioKey, scopes: ["upload"] },
+        { name: "runner", key: "tiny", scopes: ["artifacts:write"] },
+        { name: "ci", key: "ci-key-0123456789abcdef", scopes: ["everything"] },
+      ]);
+      const message = failure({ ...external, apiKeys: text, transitionDays: "-1" }, [...externalSecrets, "apiKeys"]);
+      expect(message).toContain('key #2 ("runner"): key is shorter than 16 characters');
+      expect(message).toContain('key #3 ("ci"): unknown scope(s) "everything"');
+      expect(message).toContain("wss:transitionDays");
+      expect(message).not.toContain("tiny");
+      expect(message).not.toContain("ci-key-0123456789abcdef");
+    });
+
+    it("still refuses keys stored in plain text", () => {
+      const text = apiKeysJson([{ name: "studio", key: studioKey, scopes: ["upload"] }]);
+      const message = failure({ ...external, apiKeys: text }, externalSecrets);
+      expect(message).toContain(
+        "wss:apiKeys: is stored in plain text; set it with: pulumi config set --secret apiKeys",
+      );
+      expect(message).not.toContain(studioKey);
+    });
+  });
+
+  describe("minioRegion and apiMaxConcurrentUploads", () => {
+    it("take a region name and a bounded integer", () => {
+      const config = loadStackConfig(
+        source({ ...external, minioRegion: "eu-west-1", apiMaxConcurrentUploads: "64" }, externalSecrets),
+      );
+      expect(config.api.minioRegion).toBe("eu-west-1");
+      expect(config.api.maxConcurrentUploads).toBe(64);
+      const limits = [1, MAX_CONCURRENT_UPLOADS_LIMIT].map(
+        (n) =>
+          loadStackConfig(source({ ...external, apiMaxConcurrentUploads: String(n) }, externalSecrets)).api
+            .maxConcurrentUploads,
+      );
+      expect(limits).toEqual([1, MAX_CONCURRENT_UPLOADS_LIMIT]);
+    });
+
+    it.each(["0", String(MAX_CONCURRENT_UPLOADS_LIMIT + 1), "2.5", "many"])(
+      "refuses apiMaxConcurrentUploads %s",
+      (value) => {
+        expect(failure({ ...external, apiMaxConcurrentUploads: value }, externalSecrets)).toContain(
+          `wss:apiMaxConcurrentUploads: "${value}" is not valid; allowed: an integer from 1 to ${MAX_CONCURRENT_UPLOADS_LIMIT}`,
+        );
+      },
+    );
+
+    it.each(["EU-West-1", "eu west 1", "-eu", "a".repeat(64)])("refuses minioRegion %s", (value) => {
+      expect(failure({ ...external, minioRegion: value }, externalSecrets)).toContain(
+        `wss:minioRegion: "${value}" is not valid; allowed: 1-63 lowercase letters, digits and hyphens`,
+      );
+    });
+  });
+
+  describe("endpoint URLs", () => {
+    it("refuses credentials in any endpoint, naming the key and never the password", () => {
+      const message = failure(
+        {
+          ...external,
+          hotEndpoint: "http://admin:hunter2-password@127.0.0.1:19000",
+          coldEndpointFromHot: "https://tier:p/ss@minio-cold.internal:9000",
+        },
+        externalSecrets,
+      );
+      expect(message).toContain(
+        'wss:hotEndpoint: "http://***@127.0.0.1:19000" is not valid; it must not hold credentials (user:password@host)',
+      );
+      expect(message).toContain('wss:coldEndpointFromHot: "https://***@minio-cold.internal:9000" is not valid');
+      for (const secret of ["hunter2", "admin:", "p/ss", "tier"]) expect(message).not.toContain(secret);
+      // hotPublicEndpoint falls back to hotEndpoint: one problem, not the same one twice.
+      expect(message).not.toContain("hotPublicEndpoint");
+    });
+
+    it.each([
+      ["hotPublicEndpoint", "https://files.example.com/storage"],
+      ["hotPublicEndpoint", "https://files.example.com?bucket=x"],
+      ["coldEndpoint", "http://127.0.0.1:19001/"],
+      ["hotEndpoint", "ftp://127.0.0.1:19000"],
+      ["hotEndpoint", "http://127.0.0.1:99999"],
+    ])("refuses %s %s", (key, value) => {
+      expect(failure({ ...external, [key]: value }, externalSecrets)).toMatch(
+        new RegExp(`wss:${key}: "${value.replace(/[?.]/g, "\\$&")}" is not valid; it must`),
+      );
+    });
   });
 
   it("refuses an unknown target and identical bucket names", () => {
@@ -128,9 +286,48 @@ describe("loadStackConfig", () => {
     });
 
     it("checks management sources as CIDRs", () => {
-      expect(() => loadStackConfig(source({ ...k8s, managementSources: "10.0.0.0/8, office" }))).toThrowError(
-        'wss:managementSources: "office" is not valid; allowed: comma-separated IPv4 CIDRs, e.g. 10.0.0.0/8',
+      const config = loadStackConfig(
+        source({ ...k8s, managementSources: "10.0.0.0/8, 192.168.1.0/24,10.20.30.40/32" }),
       );
+      expect(config.kubernetes?.managementSources).toEqual(["10.0.0.0/8", "192.168.1.0/24", "10.20.30.40/32"]);
+      expect(config.warnings).toEqual([]);
+      expect(() => loadStackConfig(source({ ...k8s, managementSources: "10.0.0.0/8, office" }))).toThrowError(
+        'wss:managementSources: "office" is not valid; it is not written a.b.c.d/n (decimal numbers, no leading zeros); allowed: comma-separated IPv4 CIDRs, e.g. 10.0.0.0/8',
+      );
+    });
+
+    it("refuses CIDRs with numbers out of range or host bits set, listing each", () => {
+      const message = failure({ ...k8s, managementSources: "10.0.0.300/8,10.0.0.0/33,10.0.0.1/8,010.0.0.0/8" });
+      expect(message).toContain('wss:managementSources: "10.0.0.300/8" is not valid; octet 300 is above 255');
+      expect(message).toContain('wss:managementSources: "10.0.0.0/33" is not valid; prefix /33 is longer than 32 bits');
+      expect(message).toContain(
+        'wss:managementSources: "10.0.0.1/8" is not valid; host bits are set beyond the /8 prefix (the network is 10.0.0.0/8)',
+      );
+      expect(message).toContain('wss:managementSources: "010.0.0.0/8" is not valid; it is not written a.b.c.d/n');
+    });
+
+    it("accepts 0.0.0.0/0 with a warning, without logging anything itself", () => {
+      const config = loadStackConfig(source({ ...k8s, managementSources: "10.20.0.0/16,0.0.0.0/0" }));
+      expect(config.kubernetes?.managementSources).toEqual(["10.20.0.0/16", "0.0.0.0/0"]);
+      expect(config.warnings).toHaveLength(1);
+      expect(config.warnings[0]).toMatch(/^wss:managementSources: "0.0.0.0\/0" admits every address/);
+    });
+
+    it("refuses credentials in the management and public endpoints without showing them", () => {
+      const message = failure({
+        ...k8s,
+        minioManagementEndpoint: "https://root:minio-root-password@minio-admin.example.com",
+        minioPublicEndpoint: "https://files.example.com/bucket?x=1",
+        coldManagementEndpoint: "https://cold-root:cold-password@minio-cold-admin.example.com:443",
+      });
+      expect(message).toContain(
+        'wss:minioManagementEndpoint: "https://***@minio-admin.example.com" is not valid; it must not hold credentials',
+      );
+      expect(message).toContain(
+        'wss:minioPublicEndpoint: "https://files.example.com/bucket?x=1" is not valid; it must have no path, query or fragment',
+      );
+      expect(message).toContain('wss:coldManagementEndpoint: "https://***@minio-cold-admin.example.com:443"');
+      for (const secret of ["minio-root-password", "cold-password", "root:"]) expect(message).not.toContain(secret);
     });
   });
 });

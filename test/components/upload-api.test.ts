@@ -3,7 +3,9 @@ import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { apiBundleFrom, configMapLimitBytes } from "../../components/api-bundle";
-import { UploadApi, type UploadApiArgs } from "../../components/upload-api";
+import { apiSettingsEnvironment, UploadApi, type UploadApiArgs } from "../../components/upload-api";
+import { singleKeyWithAllScopes } from "../../rules/api-keys";
+import { DEFAULT_METRICS_PORT } from "../../rules/api-settings";
 import { find, installMocks, parentRecorder, plain, type Registered, resolvedValue, settle } from "../helpers/mocks";
 
 const registered: Registered[] = installMocks();
@@ -20,9 +22,11 @@ const args = (bundle = bundleV1, replicas = 2): UploadApiArgs => ({
     presignDefaultSeconds: 900,
     presignMaxSeconds: 3600,
     maxUploadBytes: 1048576,
+    minioRegion: "eu-west-1",
+    maxConcurrentUploads: 32,
   },
   credentials: { accessKey: "api-user", secretKey: pulumi.secret("api-secret") },
-  apiKeys: pulumi.secret("key-one-0123456789,key-two-0123456789"),
+  apiKeys: pulumi.secret(singleKeyWithAllScopes("studio", "key-one-0123456789")),
   bundle,
   replicas,
 });
@@ -35,6 +39,7 @@ type Deployment = {
       spec: {
         containers: {
           env: { name: string; value?: string; valueFrom?: unknown }[];
+          ports: { name: string; containerPort: number }[];
           securityContext: unknown;
           lifecycle: unknown;
         }[];
@@ -54,6 +59,7 @@ describe("UploadApi", () => {
     api = new UploadApi("api", args(), { transformations: [recorder.transformation] });
     new UploadApi("api-next", args(bundleV2));
     new UploadApi("api-single", args(bundleV1, 1));
+    new UploadApi("api-public", { ...args(), ingressHost: "storage-api.example.com" });
     await settle(registered);
   });
 
@@ -68,12 +74,51 @@ describe("UploadApi", () => {
       PRESIGN_DEFAULT_SECONDS: "900",
       PRESIGN_MAX_SECONDS: "3600",
       MAX_UPLOAD_BYTES: "1048576",
+      MINIO_REGION: "eu-west-1",
+      MAX_CONCURRENT_UPLOADS: "32",
+      PORT: "8080",
+      METRICS_PORT: String(DEFAULT_METRICS_PORT),
       MINIO_SECRET_KEY: { secretKeyRef: { name: "api-credentials", key: "MINIO_SECRET_KEY" } },
       API_KEYS: { secretKeyRef: { name: "api-credentials", key: "API_KEYS" } },
     });
     const secretPaths: string[] = [];
     plain(find(registered, "kubernetes:core/v1:Secret", "api-credentials").inputs, "", secretPaths);
     expect(secretPaths).toEqual(["stringData"]);
+  });
+
+  it("serves metrics on their own port: in the pod and its scrape annotations, not in the Service or the Ingress", () => {
+    const pod = deployment("api").spec.template;
+    const ports = pod.spec.containers[0]?.ports ?? [];
+    expect(ports).toEqual([
+      { name: "http", containerPort: 8080 },
+      { name: "metrics", containerPort: DEFAULT_METRICS_PORT },
+    ]);
+    expect(pod.metadata.annotations).toMatchObject({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": String(DEFAULT_METRICS_PORT),
+      "prometheus.io/path": "/metrics",
+    });
+    const service = plain(find(registered, "kubernetes:core/v1:Service", "api-svc").inputs) as {
+      spec: { ports: { name: string; port: number; targetPort: number | string }[] };
+    };
+    expect(service.spec.ports).toEqual([{ name: "http", port: 80, targetPort: 8080 }]);
+    for (const p of service.spec.ports) {
+      expect([p.port, p.targetPort]).not.toContain(DEFAULT_METRICS_PORT);
+      expect(p.targetPort).not.toBe("metrics");
+    }
+    const ingress = plain(find(registered, "kubernetes:networking.k8s.io/v1:Ingress", "api-public-ingress").inputs) as {
+      spec: { rules: unknown };
+    };
+    const backends = JSON.stringify(ingress.spec.rules);
+    expect(backends).toContain('"port":{"number":80}');
+    expect(backends).not.toContain(String(DEFAULT_METRICS_PORT));
+    expect(backends).not.toContain("metrics");
+  });
+
+  it("gives a local API process its metrics port beside the API's, and never the same one", () => {
+    const storage = args().storage;
+    expect(apiSettingsEnvironment(storage, 18080, 18081)).toMatchObject({ PORT: "18080", METRICS_PORT: "18081" });
+    expect(() => apiSettingsEnvironment(storage, 18080, 18080)).toThrowError(/metrics port must differ/);
   });
 
   it("ships the bundle gzipped in a ConfigMap and unpacks it before the API starts", () => {

@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseApiKeys } from "../../rules/api-keys";
 import { freePort } from "../../scripts/local-minio.mts";
 import { apiEnvironmentFromOutputs, type StackOutputs } from "../../scripts/local-stack.mts";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
@@ -107,9 +108,28 @@ describe("the program, external target, through the real engine", () => {
     const outputs = Object.fromEntries(
       Object.entries(await eph.stack.outputs()).map(([key, output]) => [key, output.value]),
     ) as unknown as StackOutputs;
+    // apiBearerKeys is the API_KEYS JSON; the generated one holds a single key with every scope.
+    const { keys, problems } = parseApiKeys(outputs.apiBearerKeys);
+    expect(problems).toEqual([]);
+    expect(keys.map((k) => k.name)).toEqual(["default"]);
+    const key = keys[0]?.key;
+    expect(outputs.apiSettings).toMatchObject({
+      PORT: "18080",
+      METRICS_PORT: "18081",
+      MINIO_REGION: "us-east-1",
+      MAX_CONCURRENT_UPLOADS: "16",
+    });
     const port = await freePort();
+    let metricsPort = await freePort();
+    while (metricsPort === port) metricsPort = await freePort();
+    // Free ports instead of the stack's fixed local ones, so a running `npm run local` is no obstacle.
     const api = spawn(process.execPath, [join(root, "dist", "api", "server.js")], {
-      env: { PATH: process.env.PATH ?? "", ...apiEnvironmentFromOutputs(outputs), PORT: String(port) },
+      env: {
+        PATH: process.env.PATH ?? "",
+        ...apiEnvironmentFromOutputs(outputs),
+        PORT: String(port),
+        METRICS_PORT: String(metricsPort),
+      },
       stdio: "ignore",
     });
     try {
@@ -119,7 +139,7 @@ describe("the program, external target, through the real engine", () => {
       form.append("file", new Blob(["engine to API to MinIO"], { type: "text/plain" }), "hello report.txt");
       const upload = await fetch(`${url}/upload`, {
         method: "POST",
-        headers: { authorization: `Bearer ${outputs.apiBearerKeys.split(",")[0]}` },
+        headers: { authorization: `Bearer ${key}` },
         body: form,
       });
       expect(upload.status).toBe(200);

@@ -97,8 +97,17 @@ describe("the program, kubernetes target, rendered by the real Kubernetes provid
       MINIO_PUBLIC_ENDPOINT: "https://files.example.com",
       UPLOADS_BUCKET: "user-uploads",
       ARTIFACTS_BUCKET: "workflow-artifacts",
+      MINIO_REGION: "us-east-1",
+      MAX_CONCURRENT_UPLOADS: "16",
+      METRICS_PORT: "9464",
     });
     expect(deployment.spec.template.metadata.annotations["checksum/bundle"]).toMatch(/^[0-9a-f]{64}$/);
+    // Metrics on their own port, scraped from the pods; the Service clients use carries the API's port only.
+    expect(deployment.spec.template.spec.containers[0].ports).toContainEqual({ name: "metrics", containerPort: 9464 });
+    expect(deployment.spec.template.metadata.annotations["prometheus.io/port"]).toBe("9464");
+    expect(find("Service", "upload-api").spec.ports).toEqual([
+      expect.objectContaining({ name: "http", port: 80, targetPort: 8080 }),
+    ]);
     const bundle = find("ConfigMap", "upload-api-bundle");
     expect(bundle.binaryData["server.js.gz"].length).toBeLessThan(1024 * 1024);
     expect(find("Ingress", "upload-api").spec.rules[0].host).toBe("storage-api.example.com");
