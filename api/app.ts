@@ -3,11 +3,12 @@
 import { randomUUID } from "node:crypto";
 import multipart from "@fastify/multipart";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Ajv from "ajv";
+import Fastify, { type FastifyInstance, type FastifySchemaCompiler, type FastifyServerOptions } from "fastify";
 import { bearerAuth, requireScope } from "./auth";
 import type { Config } from "./config";
 import type { ServiceContext } from "./context";
-import { ApiError, clientErrorHandler, frameworkErrors, registerErrorHandling } from "./errors";
+import { ApiError, clientErrorHandler, frameworkErrors, registerErrorHandling, schemaErrorFormatter } from "./errors";
 import { KEY_QUERY_PARAMS, loggerOptions } from "./logging";
 import { createMetrics, type Metrics, observeRequests } from "./metrics";
 import { registerOpenApi, registerOpenApiRoute } from "./openapi";
@@ -41,6 +42,40 @@ export interface AppOptions {
   >;
 }
 
+/**
+ * Request validation: path parameters and query strings arrive as text and are coerced to the
+ * schema's types (`?expires_in=60`); JSON bodies are not, so `"filename": false` is refused, as the
+ * document says, instead of becoming the name "false".
+ */
+function validatorCompiler(): FastifySchemaCompiler<unknown> {
+  const options = { useDefaults: true, removeAdditional: false, allErrors: false } as const;
+  const coercing = new Ajv({ ...options, coerceTypes: "array" });
+  // Every failure of a body (at most 64 KiB): the error formatter picks the variant that applies.
+  const strict = new Ajv({ ...options, coerceTypes: false, allErrors: true });
+  return ({ schema, httpPart }) => (httpPart === "body" ? strict : coercing).compile(schema as object);
+}
+
+/**
+ * A known path asked with a method it does not have is 405 with `Allow`, not 404: routes are
+ * recorded as they are added, and a request no route took is matched against their paths.
+ */
+function answerUnknownMethods(app: FastifyInstance): void {
+  const routes: { method: string; path: RegExp }[] = [];
+  app.addHook("onRoute", (route) => {
+    const path = new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:\w+/g, "[^/]+")}$`);
+    for (const method of [route.method].flat()) routes.push({ method, path });
+  });
+  app.addHook("onRequest", async (request) => {
+    if (!request.is404) return;
+    const path = request.url.split("?")[0] ?? "";
+    const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))];
+    if (allowed.length === 0) return;
+    throw new ApiError(405, "METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}`, {
+      allow: allowed.join(", "),
+    });
+  });
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
@@ -51,9 +86,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Execution ids are up to 128 characters: longer ones must reach validation (400), not the router.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors,
+    // Limits live in the schemas (so the document states them); failures keep their own codes.
+    schemaErrorFormatter,
+    // The document lists GET only; a HEAD Fastify added on its own would be an undocumented method.
+    exposeHeadRoutes: false,
     ...options.server,
-    ajv: { customOptions: { coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
 
   const storage = createStorage(config);
   const metrics = createMetrics();
@@ -68,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.decorate("metrics", metrics);
   registerErrorHandling(app, metrics);
+  answerUnknownMethods(app);
   await registerOpenApi(app, API_VERSION);
   // Stream mode only (no attachFieldsToBody): parts are read as they arrive. Limits are per route.
   // preservePath: busboy would otherwise cut names at the last slash itself; we want the name as sent,

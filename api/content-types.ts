@@ -12,3 +12,23 @@ export function isAllowedContentType(contentType: string | undefined, allowed: r
   const major = type.slice(0, type.indexOf("/"));
   return allowed.some((pattern) => pattern === type || pattern === `${major}/*` || pattern === "*/*");
 }
+
+const TOKEN = "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*";
+
+/** `text/plain` as a pattern that matches it in any case (JSON Schema patterns have no flags). */
+function caseless(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+}
+
+/**
+ * The allowed content types as one JSON Schema pattern, for the OpenAPI document and validation:
+ * what `isAllowedContentType` accepts, in any case, with optional parameters (`; charset=utf-8`).
+ */
+export function contentTypePattern(allowed: readonly string[]): string {
+  const alternatives = allowed.map((type) => {
+    if (type === "*/*") return `${TOKEN}/${TOKEN}`;
+    if (type.endsWith("/*")) return `${caseless(type.slice(0, -1))}${TOKEN}`;
+    return caseless(type);
+  });
+  return `^(?:${alternatives.join("|")})(?:[ \\t]*;.*)?$`;
+}

@@ -39,6 +39,11 @@ export function errorBody(code: string, message: string): { error: { code: strin
   return { error: { code, message } };
 }
 
+/** 413 for a form field over its size limit (busboy cuts it instead of failing). */
+export function fieldTooLarge(name: string, max: number): ApiError {
+  return new ApiError(413, "FIELD_TOO_LARGE", `field "${name.slice(0, 100)}" is larger than ${max} bytes`);
+}
+
 /** 503 for an upload beyond MAX_CONCURRENT_UPLOADS, answered before its body is read. */
 export function tooBusy(max: number): ApiError {
   return new ApiError(503, "TOO_BUSY", `this instance is already receiving ${max} uploads, retry later`, {
@@ -171,6 +176,87 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
     reply,
     new ApiError(status, code, code === "URL_TOO_LONG" ? "a path segment is too long" : "malformed URL"),
   );
+}
+
+/**
+ * Validation failures that have a code of their own, by the field and the rule that failed: the
+ * limit is in the schema (so the OpenAPI document states it) and the answer keeps its own code.
+ */
+const FIELD_ERRORS: { field: string; keyword: string; error: (params: Record<string, unknown>) => ApiError }[] = [
+  {
+    field: "expires_in",
+    keyword: "maximum",
+    error: (p) => badRequest("EXPIRY_TOO_LONG", `expires_in must be at most ${p.limit} seconds`),
+  },
+  {
+    field: "size",
+    keyword: "maximum",
+    error: (p) => new ApiError(413, "FILE_TOO_LARGE", `size must be at most ${p.limit} bytes`),
+  },
+  {
+    field: "size",
+    keyword: "required",
+    error: () => badRequest("SIZE_REQUIRED", "a PUT link is bound to the exact size: send size in bytes"),
+  },
+  {
+    field: "content_type",
+    keyword: "pattern",
+    error: () => new ApiError(415, "UNSUPPORTED_CONTENT_TYPE", "this content type is not allowed"),
+  },
+  {
+    field: "key",
+    keyword: "pattern",
+    error: () => badRequest("INVALID_KEY", "the key has an empty, '.' or '..' segment, or a control character"),
+  },
+  {
+    field: "filename",
+    keyword: "pattern",
+    error: () => badRequest("INVALID_FILENAME", "the file name has control characters or a '..' segment"),
+  },
+];
+
+interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  schemaPath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** The property that tells the variants of a request apart (presign's `method`: POST or PUT). */
+const DISCRIMINATOR = "method";
+
+/**
+ * A body that may take one of several shapes (anyOf) fails in each of them; the failures that
+ * matter are those of the shape its discriminator chose. None chosen: the discriminator is wrong.
+ */
+function relevantErrors(errors: SchemaError[]): SchemaError[] {
+  const branches = new Map<string, SchemaError[]>();
+  for (const e of errors) {
+    const branch = /^#\/anyOf\/(\d+)\//.exec(e.schemaPath)?.[1];
+    if (branch !== undefined) branches.set(branch, [...(branches.get(branch) ?? []), e]);
+  }
+  if (branches.size === 0) return errors;
+  const aboutDiscriminator = (e: SchemaError) =>
+    e.instancePath === `/${DISCRIMINATOR}` || e.params.missingProperty === DISCRIMINATOR;
+  const chosen = [...branches.values()].find((branch) => !branch.some(aboutDiscriminator));
+  return chosen ?? errors.filter(aboutDiscriminator);
+}
+
+/** Fastify's `schemaErrorFormatter`: our codes for the failures above, VALIDATION_ERROR otherwise. */
+export function schemaErrorFormatter(all: SchemaError[], dataVar: string): Error {
+  const errors = relevantErrors(all);
+  for (const { field, keyword, error } of FIELD_ERRORS) {
+    const hit = errors.find(
+      (e) =>
+        e.keyword === keyword &&
+        (keyword === "required" ? e.params.missingProperty === field : e.instancePath === `/${field}`),
+    );
+    if (hit) return error(hit.params);
+  }
+  const first = errors[0];
+  const where = first ? `${dataVar}${first.instancePath.replaceAll("/", ".")}` : dataVar;
+  return badRequest("VALIDATION_ERROR", first ? `${where} ${first.message ?? "is invalid"}` : "invalid request");
 }
 
 /** What Node's HTTP parser refuses before Fastify sees a request, as our status and code. */

@@ -5,7 +5,7 @@ import type { MultipartFile } from "@fastify/multipart";
 import type { FastifyBaseLogger } from "fastify";
 import { essence, isAllowedContentType } from "./content-types";
 import { ApiError, badRequest } from "./errors";
-import { ORIGINAL_NAME_META, originalNameMetadata, refusedNameReason, safeName } from "./keys";
+import { FALLBACK_NAME, ORIGINAL_NAME_META, originalNameMetadata, refusedNameReason, safeName } from "./keys";
 import type { Storage } from "./storage";
 import { partSizeFor, type StagedObject, stageObject } from "./stream-upload";
 
@@ -19,11 +19,14 @@ export interface StoredFile {
   etag: string;
 }
 
-/** The safe name for a client's file name, or 400 when the name is refused outright. */
+/**
+ * The safe name for a client's file name (FALLBACK_NAME when nothing usable is left), or 400 when
+ * the name is refused outright.
+ */
 export function clientFileName(original: string): string {
   const reason = refusedNameReason(original);
   if (reason) throw badRequest("INVALID_FILENAME", `file name ${JSON.stringify(original.slice(0, 200))} ${reason}`);
-  return safeName(original);
+  return safeName(original) || FALLBACK_NAME;
 }
 
 /** The declared content type of a part, or 415 when it is not allowed. */

@@ -54,6 +54,22 @@ export function safeName(original: string): string {
   return `${stem.replace(/[\s.]+$/u, "")}${extension}`;
 }
 
+// What makes a client's name refused, as regular expression sources: the server checks them and the
+// OpenAPI document states them (CLIENT_NAME_PATTERN), from this one place. Look-alikes that NFKC
+// turns into "." or a separator (full-width, small, leaders) count as the real ones.
+const DOT = "[.\\u2024\\uFE52\\uFF0E]";
+const SEP = "[/\\\\\\uFF0F\\uFF3C]";
+const DOT_DOT_SEGMENT = `^(?:[\\s\\S]*${SEP})?(?:${DOT}{2}|\\u2025)(?:${SEP}|$)`;
+const CONTROL_RANGE = "\\u0000-\\u001f\\u007f-\\u009f";
+const CONTROL = `[${CONTROL_RANGE}]`;
+/** A name that is not refused: no control character, no `..` segment, not empty. */
+export const CLIENT_NAME_PATTERN = `^(?!${DOT_DOT_SEGMENT.slice(1)})[^${CONTROL_RANGE}]+$`;
+/** Longest name accepted, in characters (at most 4 KiB of UTF-8). */
+export const MAX_CLIENT_NAME_LENGTH = MAX_ORIGINAL_NAME_METADATA;
+
+const dotDotSegment = new RegExp(DOT_DOT_SEGMENT, "u");
+const control = new RegExp(CONTROL, "u");
+
 /**
  * Why a name a client sent for a new object is refused, or undefined when it is acceptable. Stricter
  * than `safeName`, which would quietly repair these: control characters and `..` path segments are
@@ -61,12 +77,14 @@ export function safeName(original: string): string {
  * request is refused rather than stored under a repaired name.
  */
 export function refusedNameReason(original: string): string | undefined {
-  if (/\p{Cc}/u.test(original)) return "contains control characters";
-  if (original.normalize("NFKC").split(/[/\\]/).includes("..")) return "contains a '..' path segment";
-  if (Buffer.byteLength(original) > 4 * MAX_ORIGINAL_NAME_METADATA) return "is too long";
-  if (!safeName(original)) return "has no usable characters";
+  if (control.test(original)) return "contains control characters";
+  if (dotDotSegment.test(original)) return "contains a '..' path segment";
+  if ([...original].length > MAX_CLIENT_NAME_LENGTH) return "is too long";
   return undefined;
 }
+
+/** The name an object gets when nothing usable is left of the client's (e.g. only dots or spaces). */
+export const FALLBACK_NAME = "file";
 
 /** `uploads/<yyyy>/<mm>/<dd>/<uuid>/<safe-name>`, dated in UTC so every replica agrees. */
 export function uploadKey(safe: string, now: Date = new Date(), id: string = randomUUID()): string {
@@ -118,13 +136,16 @@ export function artifactKey(executionId: string, attempt: string, safe: string):
 }
 
 /**
- * Why a key a client names for a download is refused (400), or undefined. Keys with empty, `.` or
- * `..` segments are never ones the API wrote; MinIO would clean them into another key.
+ * An object key a client may name for a download: no empty, `.` or `..` segment (never one the API
+ * wrote; MinIO would clean it into another key) and no control character. The objects route's
+ * schema holds it, so the OpenAPI document states it too.
  */
+export const OBJECT_KEY_PATTERN = `^(?![\\s\\S]*(?:^|/)\\.{0,2}(?:/|$))[^${CONTROL_RANGE}]+$`;
+const objectKey = new RegExp(OBJECT_KEY_PATTERN, "u");
+
+/** Why a key a client names for a download is refused (400), or undefined. */
 export function refusedKeyReason(key: string): string | undefined {
-  const segments = key.split("/");
-  if (segments.some((s) => s === "" || s === "." || s === "..")) return "has an empty, '.' or '..' segment";
-  return undefined;
+  return objectKey.test(key) ? undefined : "has an empty, '.' or '..' segment, or a control character";
 }
 
 /**

@@ -1,14 +1,31 @@
 // TypeBox schemas shared by several routes (request parts and response bodies). Responses are
 // snake_case like the seed's `file_path` / `download_url`, so one convention holds everywhere.
+// Limits that come from the configuration are built into the schemas here, so the OpenAPI document
+// states exactly what the server enforces (the contract test fuzzes one against the other).
 import { Type } from "typebox";
+import type { Config } from "./config";
+import { CLIENT_NAME_PATTERN, MAX_CLIENT_NAME_LENGTH } from "./keys";
 
-export const ExpiresIn = Type.Integer({
-  minimum: 1,
-  description:
-    "Lifetime of the presigned link in seconds (default PRESIGN_DEFAULT_SECONDS, at most PRESIGN_MAX_SECONDS)",
+/** `expires_in`, bounded by the configured maximum (larger values are 400 EXPIRY_TOO_LONG). */
+export function expiresIn(presign: Config["presign"]) {
+  return Type.Integer({
+    minimum: 1,
+    maximum: presign.maxSeconds,
+    description: `Lifetime of the presigned link in seconds (default ${presign.defaultSeconds}, at most ${presign.maxSeconds})`,
+  });
+}
+
+export function expiresQuery(presign: Config["presign"]) {
+  return Type.Object({ expires_in: Type.Optional(expiresIn(presign)) }, { additionalProperties: false });
+}
+
+/** A name a client sends, as the server checks it (keys.ts refusedNameReason). */
+export const ClientFileName = Type.String({
+  minLength: 1,
+  maxLength: MAX_CLIENT_NAME_LENGTH,
+  pattern: CLIENT_NAME_PATTERN,
+  description: "The file's name: no control characters, no '..' segment; only its last path segment is kept, sanitised",
 });
-
-export const ExpiresQuery = Type.Object({ expires_in: Type.Optional(ExpiresIn) }, { additionalProperties: false });
 
 const Link = {
   download_url: Type.String({ description: "Presigned GET on the public MinIO endpoint" }),
@@ -47,21 +64,49 @@ export const ListedArtifact = Type.Object({
   download_url: Type.String(),
 });
 
-/** OpenAPI-only description of a multipart body (the body itself is streamed, not validated). */
+/** One part of a multipart body, for the document: a file, several files, or a JSON value. */
+export type MultipartPart =
+  | { kind: "file"; description: string }
+  | { kind: "files"; description: string; maxItems: number }
+  | { kind: "json"; description: string };
+
+const binary = (description: string) => ({ type: "string", format: "binary", minLength: 1, description });
+
+/**
+ * OpenAPI-only description of a multipart body (the body itself is streamed, not validated by
+ * Fastify): the parts, and the extra text fields the route tolerates and ignores (`extraFields`,
+ * each at most `fieldSize` bytes). The JSON parts' encoding goes into the document (openapi.ts).
+ */
 export function multipartBody(
-  properties: Record<string, { description: string; binary: boolean }>,
+  parts: Record<string, MultipartPart>,
   required: string[],
+  extra: { extraFields: number; fieldSize: number },
 ) {
+  const properties = Object.fromEntries(
+    Object.entries(parts).map(([name, p]) => {
+      if (p.kind === "file") return [name, binary(p.description)];
+      if (p.kind === "files") {
+        return [
+          name,
+          { type: "array", items: binary("An output file"), maxItems: p.maxItems, description: p.description },
+        ];
+      }
+      return [name, { type: "object", description: p.description }];
+    }),
+  );
+  const encoding = Object.fromEntries(
+    Object.entries(parts)
+      .filter(([, p]) => p.kind === "json")
+      .map(([name]) => [name, { contentType: "application/json" }]),
+  );
   return {
-    type: "object",
-    required,
-    properties: Object.fromEntries(
-      Object.entries(properties).map(([name, p]) => [
-        name,
-        p.binary
-          ? { type: "string", format: "binary", description: p.description }
-          : { type: "string", description: p.description },
-      ]),
-    ),
+    schema: {
+      type: "object",
+      required,
+      properties,
+      additionalProperties: { type: "string", maxLength: extra.fieldSize, description: "Ignored" },
+      maxProperties: Object.keys(parts).length + extra.extraFields,
+    },
+    encoding,
   };
 }

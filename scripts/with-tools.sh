@@ -6,13 +6,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=toolchain/versions.sh
 source "$root/scripts/toolchain/versions.sh"
 
-for dir in "$PULUMI_DIR" "$MINIO_DIR" "$MC_DIR"; do
+for dir in "$PULUMI_DIR" "$MINIO_DIR" "$MC_DIR" "$SCHEMATHESIS_DIR"; do
   if [ ! -f "$dir/.complete" ]; then
     echo "error: the toolchain is not set up ($dir is missing). Run: npm run setup" >&2
     exit 1
   fi
 done
-path="$PULUMI_DIR/bin:$MINIO_DIR/bin:$MC_DIR/bin:$root/node_modules/.bin"
+path="$PULUMI_DIR/bin:$MINIO_DIR/bin:$MC_DIR/bin:$SCHEMATHESIS_DIR/bin:$root/node_modules/.bin"
 if [ -x "$NODE_DIR/bin/node" ]; then
   path="$NODE_DIR/bin:$path"
 fi

@@ -15,7 +15,7 @@ import type { FastifyRequest } from "fastify";
 import type { BucketItem, BucketItemStat } from "minio";
 import { Type } from "typebox";
 import type { ServiceContext } from "../context";
-import { ApiError, badRequest, errorResponses, notFound } from "../errors";
+import { ApiError, badRequest, errorResponses, fieldTooLarge, notFound } from "../errors";
 import { resolveExpiry } from "../expiry";
 import { allowedContentType, clientFileName, StagedFiles, type StoredFile } from "../file-parts";
 import {
@@ -27,7 +27,7 @@ import {
   resultKey,
   safeName,
 } from "../keys";
-import { ExpiresQuery, ListedArtifact, multipartBody, StoredArtifact } from "../schemas";
+import { expiresQuery, ListedArtifact, multipartBody, StoredArtifact } from "../schemas";
 import { isS3Error } from "../storage";
 
 /** Largest result JSON accepted (it is parsed in memory to be re-indented). */
@@ -40,17 +40,6 @@ const STAT_CONCURRENCY = 8;
 const Params = Type.Object({
   executionId: Type.String({ pattern: EXECUTION_ID_PATTERN, description: "Letters, digits, - and _, at most 128" }),
 });
-
-const ArtifactsForm = multipartBody(
-  {
-    result: {
-      description: "The execution result as JSON (a field, or a file part of type application/json)",
-      binary: false,
-    },
-    files: { description: "Output files (repeat the part); names are sanitised", binary: true },
-  },
-  ["result"],
-);
 
 const SaveResponse = Type.Object({
   execution_id: Type.String(),
@@ -131,6 +120,18 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
     fieldNameSize: 100,
     headerPairs: 20,
   };
+  const ArtifactsForm = multipartBody(
+    {
+      result: {
+        kind: "json",
+        description: "The execution result: JSON, as a field or a file part of type application/json",
+      },
+      files: { kind: "files", description: "Output files (repeat the part); names are sanitised", maxItems: maxFiles },
+    },
+    ["result"],
+    { extraFields: limits.fields - 1, fieldSize: limits.fieldSize },
+  );
+  const ExpiresQuery = expiresQuery(config.presign);
 
   /** Reads the whole body: the result (parsed) and the output files (staged). */
   async function receive(
@@ -156,7 +157,11 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
         haveResult = true;
         continue;
       }
-      if (part.type === "field") continue;
+      if (part.type === "field") {
+        // Ignored, but within the documented limit: a cut-off value is a refused request.
+        if (part.valueTruncated) throw fieldTooLarge(part.fieldname, limits.fieldSize);
+        continue;
+      }
       if (part.fieldname !== "files") {
         throw badRequest("UNEXPECTED_PART", `unexpected file part "${part.fieldname}"; output files go in "files"`);
       }
@@ -196,6 +201,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
     {
       schema: {
         summary: "Save an execution's result and output files",
+        operationId: "saveArtifacts",
         tags: ["executions"],
         consumes: ["multipart/form-data"],
         params: Params,
@@ -249,6 +255,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
     {
       schema: {
         summary: "List an execution's artifacts with presigned links",
+        operationId: "listArtifacts",
         tags: ["executions"],
         params: Params,
         querystring: ExpiresQuery,

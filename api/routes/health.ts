@@ -92,7 +92,15 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
   const readiness = reusedFor(READY_CACHE_MS, () => checkReadiness(ctx));
   app.get(
     "/healthz",
-    { schema: { summary: "Liveness", tags: ["operations"], security: [], response: { 200: Status } } },
+    {
+      schema: {
+        summary: "Liveness",
+        operationId: "healthz",
+        tags: ["operations"],
+        security: [],
+        response: { 200: Status },
+      },
+    },
     async () => ({ status: "ok" as const }),
   );
 
@@ -101,6 +109,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
     {
       schema: {
         summary: "Readiness: MinIO reachable and both buckets present",
+        operationId: "readyz",
         tags: ["operations"],
         security: [],
         response: { 200: Ready, ...errorResponses(503) },

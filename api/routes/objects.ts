@@ -6,30 +6,22 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { requireScope } from "../auth";
 import type { ServiceContext } from "../context";
-import { badRequest, errorResponses, notFound } from "../errors";
+import { errorResponses, notFound } from "../errors";
 import { resolveExpiry } from "../expiry";
 import {
   decodeOriginalName,
   EXECUTIONS_PREFIX,
   isExecutionId,
+  OBJECT_KEY_PATTERN,
   ORIGINAL_NAME_META,
   RESULT_NAME,
-  refusedKeyReason,
   resultKey,
   safeName,
   UPLOADS_PREFIX,
 } from "../keys";
-import { ExpiresIn } from "../schemas";
+import { expiresIn } from "../schemas";
 import { committedAttempt } from "./executions";
 
-const UrlParams = Type.Object({ bucket: Type.String({ minLength: 3, maxLength: 63 }) });
-const UrlQuery = Type.Object(
-  {
-    key: Type.String({ minLength: 1, maxLength: 1024, pattern: "^[^\\u0000-\\u001f\\u007f]+$" }),
-    expires_in: Type.Optional(ExpiresIn),
-  },
-  { additionalProperties: false },
-);
 const UrlResponse = Type.Object({
   bucket: Type.String(),
   key: Type.String(),
@@ -42,6 +34,15 @@ const UrlResponse = Type.Object({
 
 export const objectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (app, { ctx }) => {
   const { config, storage } = ctx;
+  const UrlParams = Type.Object({ bucket: Type.String({ minLength: 3, maxLength: 63 }) });
+  const UrlQuery = Type.Object(
+    {
+      key: Type.String({ minLength: 1, maxLength: 1024, pattern: OBJECT_KEY_PATTERN }),
+      expires_in: Type.Optional(expiresIn(config.presign)),
+    },
+    { additionalProperties: false },
+  );
+
   // Only our buckets and prefixes, whatever else the credentials could reach; each needs its scope.
   const ours = new Map([
     [config.buckets.uploads, { prefix: UPLOADS_PREFIX, scope: "download" as const }],
@@ -63,6 +64,7 @@ export const objectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
     {
       schema: {
         summary: "Presign a download of an existing object",
+        operationId: "objectUrl",
         tags: ["objects"],
         params: UrlParams,
         querystring: UrlQuery,
@@ -76,8 +78,6 @@ export const objectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
       if (!scope) throw notFound("BUCKET_NOT_FOUND", `no bucket "${bucket}" here`);
       requireScope(request, scope.scope);
       const expiry = resolveExpiry(request.query.expires_in, config.presign, ctx.now());
-      const refused = refusedKeyReason(key);
-      if (refused) throw badRequest("INVALID_KEY", `the key ${refused}`);
       const missing = () => notFound("OBJECT_NOT_FOUND", `no object "${key}" in "${bucket}"`);
       if (!key.startsWith(scope.prefix)) throw missing();
       if (scope.prefix === EXECUTIONS_PREFIX && !(await committedArtifact(key))) throw missing();

@@ -3,30 +3,41 @@
 // and 1..size bytes. PUT: the content type and the exact size, both signed headers of the link.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { essence, isAllowedContentType } from "../content-types";
+import { contentTypePattern, essence } from "../content-types";
 import type { ServiceContext } from "../context";
-import { ApiError, badRequest, errorResponses } from "../errors";
+import { errorResponses } from "../errors";
 import { resolveExpiry } from "../expiry";
 import { clientFileName } from "../file-parts";
 import { ORIGINAL_NAME_META, originalNameMetadata, uploadKey } from "../keys";
-import { ExpiresIn } from "../schemas";
+import { ClientFileName, expiresIn } from "../schemas";
 
-const PresignRequest = Type.Object(
-  {
-    filename: Type.String({ minLength: 1, maxLength: 1024 }),
-    content_type: Type.String({ minLength: 3, maxLength: 255 }),
-    size: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        description:
-          "POST: the most bytes the upload may have (default MAX_UPLOAD_BYTES). PUT: required, the exact size",
-      }),
+function presignRequest(config: ServiceContext["config"]) {
+  const common = {
+    filename: ClientFileName,
+    content_type: Type.String({
+      pattern: contentTypePattern(config.limits.allowedContentTypes),
+      maxLength: 255,
+      description: `One of ${config.limits.allowedContentTypes.join(", ")}`,
+    }),
+    expires_in: Type.Optional(expiresIn(config.presign)),
+  };
+  const size = (description: string) =>
+    Type.Integer({ minimum: 1, maximum: config.limits.maxUploadBytes, description });
+  return Type.Union([
+    Type.Object(
+      {
+        ...common,
+        size: Type.Optional(size("The most bytes the upload may have (default: the largest upload allowed)")),
+        method: Type.Optional(Type.Literal("POST", { description: "A signed form policy (the default)" })),
+      },
+      { additionalProperties: false },
     ),
-    method: Type.Optional(Type.Union([Type.Literal("PUT"), Type.Literal("POST")], { default: "POST" })),
-    expires_in: Type.Optional(ExpiresIn),
-  },
-  { additionalProperties: false },
-);
+    Type.Object(
+      { ...common, size: size("The exact size of the upload"), method: Type.Literal("PUT") },
+      { additionalProperties: false },
+    ),
+  ]);
+}
 
 const PresignResponse = Type.Object({
   method: Type.Union([Type.Literal("PUT"), Type.Literal("POST")]),
@@ -51,8 +62,9 @@ export const presignRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
     {
       schema: {
         summary: "Presign a direct-to-MinIO upload (POST policy or PUT)",
+        operationId: "presignUpload",
         tags: ["uploads"],
-        body: PresignRequest,
+        body: presignRequest(config),
         response: { 200: PresignResponse, ...errorResponses(400, 401, 403, 413, 415) },
       },
       config: { scope: "presign" },
@@ -60,14 +72,9 @@ export const presignRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
     async (request) => {
       const body = request.body;
       const expiry = resolveExpiry(body.expires_in, config.presign, ctx.now());
-      const contentType = essence(body.content_type);
-      if (!contentType || !isAllowedContentType(contentType, config.limits.allowedContentTypes)) {
-        throw new ApiError(415, "UNSUPPORTED_CONTENT_TYPE", `content type "${body.content_type}" is not allowed`);
-      }
+      // The schema holds the allowed types and the size limit; `essence` lower-cases the type.
+      const contentType = essence(body.content_type) as string;
       const maxBytes = body.size ?? config.limits.maxUploadBytes;
-      if (maxBytes > config.limits.maxUploadBytes) {
-        throw new ApiError(413, "FILE_TOO_LARGE", `size must be at most ${config.limits.maxUploadBytes} bytes`);
-      }
       const name = clientFileName(body.filename);
       const metadata = { [ORIGINAL_NAME_META]: originalNameMetadata(body.filename) };
       const key = uploadKey(name, ctx.now(), ctx.newId());
@@ -80,9 +87,6 @@ export const presignRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
         expires_at: expiry.expiresAt,
       };
       if (body.method === "PUT") {
-        if (body.size === undefined) {
-          throw badRequest("SIZE_REQUIRED", "a PUT link is bound to the exact size: send size in bytes");
-        }
         const link = storage.presignPut({
           bucket,
           key,

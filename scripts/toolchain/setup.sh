@@ -11,7 +11,7 @@ mkdir -p "$WSS_CACHE"
 export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
 
 started=$SECONDS
-steps_total=7
+steps_total=8
 step_no=0
 elapsed() { local s=$((SECONDS - ${1:-$started})); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
@@ -177,11 +177,21 @@ if [ ! -x "$plugin_dir/pulumi-resource-kubernetes" ]; then
   echo "      installed into the plugin cache as kubernetes $KUBERNETES_PROVIDER_VERSION"
 fi
 
+if step "schemathesis $SCHEMATHESIS_VERSION" "$SCHEMATHESIS_DIR"; then
+  # A virtual environment of its own: the machine's Python packages stay untouched.
+  python3 -m venv "$SCHEMATHESIS_DIR/venv"
+  run_logged "$SCHEMATHESIS_DIR/pip.log" "$SCHEMATHESIS_DIR/venv/bin/pip" install --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION"
+  ln -s ../venv/bin/st "$SCHEMATHESIS_DIR/bin/st"
+  finish "$SCHEMATHESIS_DIR"
+fi
+
 echo
 echo "toolchain ready in $(elapsed) (cache: $WSS_CACHE)"
-PATH="$NODE_DIR/bin:$PULUMI_DIR/bin:$MINIO_DIR/bin:$MC_DIR/bin:$PATH"
+PATH="$NODE_DIR/bin:$PULUMI_DIR/bin:$MINIO_DIR/bin:$MC_DIR/bin:$SCHEMATHESIS_DIR/bin:$PATH"
 echo "  node    $(node --version)"
 echo "  pulumi  $(pulumi version)"
 echo "  minio   $(minio --version | head -n 1)"
 echo "  mc      $(mc --version | head -n 1)"
+echo "  st      $(st --version)"
 echo "  plugins $(pulumi plugin ls 2>/dev/null | awk '$2 == "resource" {printf "%s %s  ", $1, $3}')"

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   artifactKey,
+  CLIENT_NAME_PATTERN,
   decodeOriginalName,
   executionPrefix,
   isExecutionId,
@@ -70,11 +71,19 @@ describe("refusedNameReason", () => {
     ["\uFF0E\uFF0E/x", /\.\./],
     ["bell\u0007.txt", /control/],
     ["line\nbreak.txt", /control/],
-    ["", /no usable/],
-    ["///", /no usable/],
-    ["\u202E", /no usable/],
+    ["a/\u2025/b", /\.\./],
+    ["x".repeat(1025), /too long/],
   ])("refuses %j", (name, reason) => {
     expect(refusedNameReason(name)).toMatch(reason);
+    // The OpenAPI document's pattern says the same.
+    expect(new RegExp(CLIENT_NAME_PATTERN, "u").test(name) && name.length <= 1024).toBe(false);
+  });
+
+  it("the document's pattern accepts what the server accepts", () => {
+    for (const name of ["report.pdf", "a..b.txt", "...", "\u202E", "C:\\x\\y.pdf", "\u2028x", "..a"]) {
+      expect(refusedNameReason(name), name).toBeUndefined();
+      expect(new RegExp(CLIENT_NAME_PATTERN, "u").test(name), name).toBe(true);
+    }
   });
 });
 

@@ -1,8 +1,10 @@
 // Operations routes: liveness, readiness, metrics and the OpenAPI document; and the error shape of
 // requests no route takes.
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricsServer } from "../../../api/metrics";
 import { READY_CACHE_MS, reusedFor } from "../../../api/routes/health";
@@ -166,12 +168,59 @@ describe("GET /openapi.json", () => {
       format: "binary",
     });
     expect(Object.keys(upload.responses).sort()).toEqual(["200", "400", "401", "403", "413", "415", "503"]);
-    expect(doc.paths["/v1/uploads/presign"].post.requestBody.content["application/json"].schema.required).toEqual([
-      "filename",
-      "content_type",
+    // PUT needs the exact size, POST takes it as an upper bound: two shapes of one body.
+    const presign = doc.paths["/v1/uploads/presign"].post.requestBody.content["application/json"].schema;
+    expect(presign.anyOf.map((shape: { required: string[] }) => shape.required.sort())).toEqual([
+      ["content_type", "filename"],
+      ["content_type", "filename", "method", "size"],
     ]);
+    // Limits the server enforces are in the document, from the same configuration.
+    expect(presign.anyOf[0].properties.expires_in.maximum).toBe(h.config.presign.maxSeconds);
+    expect(presign.anyOf[1].properties.size.maximum).toBe(h.config.limits.maxUploadBytes);
+    const save = doc.paths["/v1/executions/{executionId}/artifacts"].post;
+    expect(save.requestBody.content["multipart/form-data"].encoding).toEqual({
+      result: { contentType: "application/json" },
+    });
+    expect(save.requestBody.content["multipart/form-data"].schema.properties.files.maxItems).toBe(
+      h.config.limits.maxFilesPerRequest,
+    );
+    expect(save.responses["201"].links.ListArtifacts.operationId).toBe("listArtifacts");
+    expect(upload.responses["200"].links.DownloadLink.parameters).toEqual({
+      bucket: "$response.body#/bucket",
+      key: "$response.body#/file_path",
+    });
+    expect(Object.keys(doc.paths["/openapi.json"].get.responses).sort()).toEqual(["200", "401"]);
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.paths["/healthz"].get.security).toEqual([]);
+  });
+
+  it("api/README.md's route table lists exactly the documented operations", async () => {
+    const doc = (await h.app.inject({ method: "GET", url: "/openapi.json", headers: auth })).json();
+    const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+      .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    const readme = readFileSync(join(__dirname, "..", "..", "..", "api", "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("## Routes"), readme.indexOf("\n## ", readme.indexOf("## Routes") + 1));
+    const listed = [...table.matchAll(/^\| `(GET|POST|PUT|DELETE) ([^`?]+)[^`]*`\s/gm)]
+      .map((m) => `${m[1]} ${m[2]}`)
+      // /metrics is served on its own port, outside the document.
+      .filter((op) => op !== "GET /metrics")
+      .sort();
+    expect(listed).toEqual(documented);
+  });
+
+  it("a known path asked with a method it does not have is 405 with Allow, in our error shape", async () => {
+    for (const [method, url, allow] of [
+      ["TRACE", "/healthz", "GET"],
+      ["PUT", "/v1/uploads", "POST"],
+      ["DELETE", "/v1/executions/run-1/artifacts", "POST, GET"],
+      ["HEAD", "/readyz", "GET"],
+    ] as const) {
+      const res = await h.app.inject({ method, url, headers: auth });
+      expect(res.statusCode, `${method} ${url}`).toBe(405);
+      expect(res.headers.allow).toBe(allow);
+      if (method !== "HEAD") expect(res.json().error.code).toBe("METHOD_NOT_ALLOWED");
+    }
   });
 });
 

@@ -118,7 +118,7 @@ describe("GET /v1/objects/{bucket}/url", () => {
     ["key=uploads/nope.txt", 404, "OBJECT_NOT_FOUND"],
     ["", 400, "VALIDATION_ERROR"],
     ["key=", 400, "VALIDATION_ERROR"],
-    ["key=a%0Ab", 400, "VALIDATION_ERROR"],
+    ["key=a%0Ab", 400, "INVALID_KEY"],
     ["key=a&expires_in=3601", 400, "EXPIRY_TOO_LONG"],
     ["key=a&expires_in=-1", 400, "VALIDATION_ERROR"],
     ["key=a&other=1", 400, "VALIDATION_ERROR"],

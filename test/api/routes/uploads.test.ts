@@ -172,7 +172,15 @@ describe("refused uploads: the right 4xx, a JSON error, and nothing written", ()
   it("control characters in the name", async () => {
     await refused(() => upload(h.app, [file("x", "bell\u0007.txt")]), 400, "INVALID_FILENAME");
     await refused(() => upload(h.app, [file("x", "nul\u0000.txt")]), 400, "INVALID_FILENAME");
-    await refused(() => upload(h.app, [file("x", "")]), 400, "INVALID_FILENAME");
+  });
+
+  it("a name with nothing usable left is stored as 'file', its original kept in metadata", async () => {
+    for (const name of ["", "...", "\u202E"]) {
+      const res = await upload(h.app, [file("x", name)]);
+      expect(res.statusCode, name).toBe(200);
+      expect(res.json().safe_name).toBe("file");
+      expect(res.json().filename).toBe(name);
+    }
   });
 
   it("an empty file", async () => {
