@@ -94,7 +94,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
 
-  const storage = createStorage(config);
+  const storage = createStorage(config, app.log);
   const metrics = createMetrics();
   const ctx: ServiceContext = {
     config,

@@ -77,7 +77,10 @@ export class StagedFiles {
         }
         if (bytes === 0) throw badRequest("EMPTY_FILE", `file "${originalName}" is empty`);
       },
-      onAbortFailure: (err) => this.log.error({ err, key: target.key }, "could not abort multipart upload"),
+      onAbortFailure: (err, retry) => {
+        this.log.warn({ err, key: target.key }, "could not abort multipart upload; retrying in the background");
+        this.storage.retryLater(`abort ${target.key}`, retry);
+      },
     });
     const file = {
       bucket: target.bucket,

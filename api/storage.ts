@@ -25,7 +25,15 @@ export interface Storage {
   presignPost(options: PostPolicyOptions): Promise<{ url: string; fields: Record<string, string> }>;
   /** HEAD on the data endpoint: the object's stat, or undefined when there is no such object. */
   stat(bucket: string, key: string): Promise<Minio.BucketItemStat | undefined>;
-  /** Closes kept-alive sockets (graceful shutdown). */
+  /**
+   * Runs `work` again in the background until it succeeds, with growing pauses (1 s doubling to
+   * 30 s) for up to RETRY_FOR_MS: for cleanups MinIO refused while it was unreachable, such as
+   * aborting a failed request's multipart upload. Pending retries end with `close`.
+   */
+  retryLater(what: string, work: () => Promise<void>): void;
+  /** Cleanups waiting to be retried. */
+  readonly pendingRetries: number;
+  /** Closes kept-alive sockets and drops pending retries (graceful shutdown). */
   close(): void;
 }
 
@@ -68,7 +76,10 @@ function client(endpoint: URL, settings: MinioSettings, agent?: HttpAgent): Mini
   });
 }
 
-export function createStorage(config: Config): Storage {
+/** How long a background cleanup is retried before it is left to MinIO's own (24 h) expiry. */
+export const RETRY_FOR_MS = 15 * 60_000;
+
+export function createStorage(config: Config, log: { warn(obj: object, msg: string): void }): Storage {
   const { minio } = config;
   // Our own agent (not the global one), so shutdown can close its sockets; keep-alive saves a TCP
   // handshake per part. A socket MinIO dropped while idle fails once with ECONNRESET (answered 503).
@@ -78,6 +89,18 @@ export function createStorage(config: Config): Storage {
       : new HttpAgent({ keepAlive: true, maxSockets: 64 });
   const data = client(minio.endpoint, minio, agent);
   const presigner = client(minio.publicEndpoint, minio);
+  const retries = new Set<NodeJS.Timeout>();
+  const retryLater = (what: string, work: () => Promise<void>, delayMs = 1000, since = Date.now()) => {
+    const timer = setTimeout(() => {
+      retries.delete(timer);
+      work().catch((err: unknown) => {
+        if (Date.now() - since + delayMs > RETRY_FOR_MS) log.warn({ err, what }, "gave up retrying a cleanup");
+        else retryLater(what, work, Math.min(delayMs * 2, 30_000), since);
+      });
+    }, delayMs);
+    timer.unref();
+    retries.add(timer);
+  };
   return {
     data,
     presigner,
@@ -124,6 +147,14 @@ export function createStorage(config: Config): Storage {
         if (isS3Error(err, "NotFound", "NoSuchKey")) return undefined;
         throw err;
       }),
-    close: () => agent.destroy(),
+    retryLater: (what, work) => retryLater(what, work),
+    get pendingRetries() {
+      return retries.size;
+    },
+    close: () => {
+      for (const timer of retries) clearTimeout(timer);
+      retries.clear();
+      agent.destroy();
+    },
   };
 }

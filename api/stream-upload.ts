@@ -55,8 +55,11 @@ export interface StageOptions {
    * buffer until the request ends. Default false: always a multipart upload.
    */
   holdSmall?: boolean;
-  /** Reports an abort that itself failed (MinIO then expires the upload itself, after 24 h). */
-  onAbortFailure?(err: unknown): void;
+  /**
+   * Reports an abort that itself failed (MinIO unreachable), with the abort to try again later;
+   * MinIO would otherwise keep the upload's parts until its own cleanup, after 24 h.
+   */
+  onAbortFailure?(err: unknown, retry: () => Promise<void>): void;
 }
 
 /** A received file not visible yet: `commit` makes it the object, `abort` drops it. */
@@ -100,11 +103,12 @@ class MultipartSink {
     return etag;
   }
 
-  async abort(onFailure?: (err: unknown) => void): Promise<void> {
+  async abort(onFailure?: (err: unknown, retry: () => Promise<void>) => void): Promise<void> {
     const uploadId = this.uploadId;
     this.uploadId = undefined;
     if (uploadId === undefined) return;
-    await this.client.abortMultipartUpload(this.bucket, this.key, uploadId).catch((err) => onFailure?.(err));
+    const attempt = () => this.client.abortMultipartUpload(this.bucket, this.key, uploadId);
+    await attempt().catch((err) => onFailure?.(err, attempt));
   }
 }
 

@@ -11,6 +11,7 @@ import {
   file,
   fixedId,
   type Harness,
+  listKeys,
   MiB,
   multipart,
   pendingUploads,
@@ -124,9 +125,15 @@ describe("MinIO unreachable", () => {
     expect(res.statusCode, res.body).toBe(503);
     expect(res.headers["retry-after"]).toBe("5");
     expect(res.json().error.code).toBe("STORAGE_UNAVAILABLE");
-    // The abort could not reach MinIO either; MinIO drops stale multipart uploads itself (24 h).
+    // The abort could not reach MinIO either: it waits in the background for MinIO to return.
 
     await startEnvironment({ dir: h.minio.dir });
+    await waitFor(
+      "the failed request's multipart upload to be aborted once MinIO is back",
+      async () => ((await pendingUploads(h.client, h.config.buckets.uploads, key)).length === 0 ? true : undefined),
+      20_000,
+    );
+    expect(await listKeys(h.client, h.config.buckets.uploads, key)).toEqual([]);
     await waitFor("readyz to recover", async () => {
       const ready = await app.inject({ method: "GET", url: "/readyz" });
       return ready.statusCode === 200 ? true : undefined;
