@@ -60,6 +60,15 @@ describe("UploadApi", () => {
     new UploadApi("api-next", args(bundleV2));
     new UploadApi("api-single", args(bundleV1, 1));
     new UploadApi("api-public", { ...args(), ingressHost: "storage-api.example.com" });
+    new UploadApi("api-rotated-secret", {
+      ...args(),
+      credentials: { accessKey: "api-user", secretKey: pulumi.secret("api-secret-2") },
+    });
+    new UploadApi("api-rotated-key", {
+      ...args(),
+      apiKeys: pulumi.secret(singleKeyWithAllScopes("studio", "key-two-0123456789")),
+    });
+    new UploadApi("api-other-limit", { ...args(), storage: { ...args().storage, maxUploadBytes: 2097152 } });
     await settle(registered);
   });
 
@@ -135,6 +144,20 @@ describe("UploadApi", () => {
     expect(v2["checksum/bundle"]).toBe(bundleV2.sha256);
     expect(v1["checksum/settings"]).toBe(v2["checksum/settings"]);
     expect(v1["checksum/credentials"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(v1["checksum/credentials"]).toBe(v2["checksum/credentials"]);
+  });
+
+  it("rolls the pods when a credential or a setting changes: exactly the matching checksum differs", () => {
+    const base = deployment("api").spec.template.metadata.annotations;
+    for (const [name, changed] of [
+      ["api-rotated-secret", "checksum/credentials"],
+      ["api-rotated-key", "checksum/credentials"],
+      ["api-other-limit", "checksum/settings"],
+    ] as const) {
+      const other = deployment(name).spec.template.metadata.annotations;
+      const differing = Object.keys(base).filter((k) => base[k] !== other[k]);
+      expect(differing, name).toEqual([changed]);
+    }
   });
 
   it("drains: a preStop pause before SIGTERM, and a grace period longer than the API's own drain", () => {
@@ -158,6 +181,8 @@ describe("UploadApi", () => {
 
   it("exposes its in-cluster URL and parents every child", async () => {
     expect(await resolvedValue(api.url)).toBe("http://api.storage.svc.cluster.local");
+    // Not vacuous: the recorder saw the component's children.
+    expect(recorder.parents.size).toBeGreaterThanOrEqual(5);
     for (const [child, parent] of recorder.parents) expect([child, parent]).toEqual([child, "api"]);
   });
 });

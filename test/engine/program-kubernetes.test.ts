@@ -77,14 +77,20 @@ describe("the program, kubernetes target, rendered by the real Kubernetes provid
     expect(find("StatefulSet", "cold").spec.replicas).toBe(1);
   });
 
-  it("lets only the API, the hot cluster (for the cold one) and management CIDRs reach MinIO", () => {
-    const hotPeers = find("NetworkPolicy", "hot").spec.ingress[0].from;
-    expect(hotPeers).toContainEqual({ podSelector: { matchLabels: { "app.kubernetes.io/name": "upload-api" } } });
-    expect(hotPeers).toContainEqual({ ipBlock: { cidr: "10.20.0.0/16" } });
-    const coldPeers = find("NetworkPolicy", "cold").spec.ingress[0].from;
-    expect(coldPeers).toContainEqual({
-      podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "hot" } },
-    });
+  it("lets only its own peers, the API (hot), the hot cluster (cold) and management CIDRs reach MinIO", () => {
+    // Exactly these peers: an extra one would widen who reaches MinIO.
+    const hotPeers = find("NetworkPolicy", "hot").spec.ingress.flatMap((rule: { from: unknown[] }) => rule.from);
+    expect(hotPeers).toEqual([
+      { podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "hot" } } },
+      { podSelector: { matchLabels: { "app.kubernetes.io/name": "upload-api" } } },
+      { ipBlock: { cidr: "10.20.0.0/16" } },
+    ]);
+    const coldPeers = find("NetworkPolicy", "cold").spec.ingress.flatMap((rule: { from: unknown[] }) => rule.from);
+    expect(coldPeers).toEqual([
+      { podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "cold" } } },
+      { podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "hot" } } },
+      { ipBlock: { cidr: "10.20.0.0/16" } },
+    ]);
   });
 
   it("runs the API from the bundle with its environment wired from the stack", () => {

@@ -1,5 +1,10 @@
 import { createRequire } from "node:module";
 import * as pulumi from "@pulumi/pulumi";
+// Internal to the SDK (marked @internal, so not in its typings), but the event to wait on: its own
+// count of calls still in flight.
+import * as sdkSettings from "@pulumi/pulumi/runtime/settings";
+
+const { waitForRPCs } = sdkSettings as unknown as { waitForRPCs(): Promise<void> };
 
 /** A resource the program registered under the mocks: what a unit test inspects. */
 export interface Registered {
@@ -45,16 +50,13 @@ export function isSecret<T>(output: pulumi.Output<T>): Promise<boolean> {
 }
 
 /**
- * Waits until registrations stop arriving (none for 300 ms, 15 s at most): resources whose inputs
- * wait on other resources, or on serialising a dynamic provider, register later than the rest.
+ * Waits until every registration the program started has reached the mocks: the SDK counts its
+ * outstanding calls to the engine (mocks included), and `waitForRPCs` resolves once none is left,
+ * so resources whose inputs wait on other resources, or on serialising a dynamic provider, are in.
+ * `registered` is what the caller will read; it is filled by then.
  */
-export async function settle(registered: Registered[]): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  let seen = -1;
-  while (seen !== registered.length && Date.now() < deadline) {
-    seen = registered.length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
+export async function settle(_registered: Registered[]): Promise<void> {
+  await waitForRPCs();
 }
 
 export function find(registered: Registered[], type: string, name: string): Registered {

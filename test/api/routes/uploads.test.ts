@@ -15,6 +15,7 @@ import {
   multipart,
   OTHER_KEY,
   pendingUploads,
+  pendingUploadsUnder,
   startHarness,
 } from "../support";
 
@@ -160,6 +161,7 @@ describe("refused uploads: the right 4xx, a JSON error, and nothing written", ()
     expect(res.json().error.code).toBe(code);
     expect(typeof res.json().error.message).toBe("string");
     expect(await listKeys(h.client, bucket)).toEqual(before);
+    expect(await pendingUploadsUnder(h.client, bucket, "")).toEqual([]);
     return res;
   }
 

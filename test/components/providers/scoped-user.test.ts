@@ -45,6 +45,21 @@ describe("scoped user provider against a real MinIO", () => {
       inputs("first-secret-0123456789"),
     );
     expect(diff?.changes).toBe(false);
+    // And an update with the same inputs (what a refresh-then-up may send) leaves the user working
+    // under the same policy, its key unchanged.
+    await scopedUserProvider.update?.(
+      "upload-api",
+      inputs("first-secret-0123456789"),
+      inputs("first-secret-0123456789"),
+    );
+    const again = await scopedUserProvider.read?.("upload-api", inputs("first-secret-0123456789"));
+    expect(again?.props?.policyName).toBe("upload-api");
+    await asUser("first-secret-0123456789").putObject("user-uploads", "uploads/again.txt", Buffer.from("a"));
+    await expect(
+      asUser("first-secret-0123456789").putObject("user-uploads", "other/a.txt", Buffer.from("a")),
+    ).rejects.toMatchObject({
+      code: "AccessDenied",
+    });
   });
 
   it("rotates the secret key in place: the old one stops working, the new one works", async () => {
@@ -59,9 +74,10 @@ describe("scoped user provider against a real MinIO", () => {
       inputs("first-secret-0123456789"),
       inputs("second-secret-0123456789"),
     );
+    // Refused for its signature, not for any other reason.
     await expect(
       asUser("first-secret-0123456789").putObject("user-uploads", "uploads/b.txt", Buffer.from("b")),
-    ).rejects.toBeDefined();
+    ).rejects.toMatchObject({ code: "SignatureDoesNotMatch" });
     await asUser("second-secret-0123456789").putObject("user-uploads", "uploads/b.txt", Buffer.from("b"));
   });
 
