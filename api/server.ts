@@ -3,12 +3,11 @@
 // exiting. Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds; we give up a little
 // earlier (SHUTDOWN_GRACE_MS) so the exit is ours, not a SIGKILL.
 import { once } from "node:events";
+// How long in-flight requests get after SIGTERM; the pod's grace period is derived from it.
+import { SHUTDOWN_GRACE_MS } from "../rules/api-settings";
 import { buildApp } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { metricsServer } from "./metrics";
-
-/** How long in-flight requests get after SIGTERM: below the pod's terminationGracePeriodSeconds (60). */
-const SHUTDOWN_GRACE_MS = 50_000;
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;

@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_METRICS_PORT } from "../rules/api-settings";
+import {
+  DEFAULT_METRICS_PORT,
+  POD_GRACE_SECONDS,
+  PRE_STOP_PAUSE_SECONDS,
+  PROBE_TIMEOUT_SECONDS,
+} from "../rules/api-settings";
 import type { ApiBundle } from "./api-bundle";
 
 /** What the API is told about storage: endpoints, region, buckets, presign windows, upload limits. */
@@ -141,7 +146,11 @@ export class UploadApi extends pulumi.ComponentResource {
       capabilities: { drop: ["ALL"] },
     };
     const nodeImage = args.nodeImage ?? "node:22.23.3-alpine";
-    const probe = (path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3 });
+    const probe = (path: string) => ({
+      httpGet: { path, port },
+      periodSeconds: 10,
+      timeoutSeconds: PROBE_TIMEOUT_SECONDS,
+    });
 
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,
@@ -167,7 +176,7 @@ export class UploadApi extends pulumi.ComponentResource {
             spec: {
               automountServiceAccountToken: false,
               // Graceful shutdown drains in-flight uploads; give it time before SIGKILL.
-              terminationGracePeriodSeconds: 60,
+              terminationGracePeriodSeconds: POD_GRACE_SECONDS,
               securityContext: {
                 runAsNonRoot: true,
                 runAsUser: 1000,
@@ -206,7 +215,7 @@ export class UploadApi extends pulumi.ComponentResource {
                   ],
                   // Keep serving for a few seconds after SIGTERM is due: endpoints take that long to
                   // drop the pod, and connections arriving meanwhile would be refused.
-                  lifecycle: { preStop: { sleep: { seconds: 5 } } },
+                  lifecycle: { preStop: { sleep: { seconds: PRE_STOP_PAUSE_SECONDS } } },
                   livenessProbe: probe("/healthz"),
                   readinessProbe: probe("/readyz"),
                   resources: args.resources ?? {

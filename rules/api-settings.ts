@@ -11,3 +11,17 @@ export const DEFAULT_METRICS_PORT = 9464;
 /** The region MinIO answers for unless told otherwise; presigned links are signed for it. */
 export const DEFAULT_REGION = "us-east-1";
 export const REGION_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * Readiness and shutdown are contracts between the API and its pod, kept here as one value each:
+ * the API answers /readyz within READINESS_DEADLINE_MS, so the kubelet's probe timeout is set above
+ * it (it sees our 503, never its own timeout); the API drains for SHUTDOWN_GRACE_MS after SIGTERM,
+ * so the pod's grace period is set above that plus the preStop pause (the exit is ours, not a
+ * SIGKILL).
+ */
+export const READINESS_DEADLINE_MS = 2000;
+export const PROBE_TIMEOUT_SECONDS = Math.ceil(READINESS_DEADLINE_MS / 1000) + 1;
+export const SHUTDOWN_GRACE_MS = 50_000;
+/** Seconds the pod keeps serving after SIGTERM is due, while endpoints drop it. */
+export const PRE_STOP_PAUSE_SECONDS = 5;
+export const POD_GRACE_SECONDS = PRE_STOP_PAUSE_SECONDS + Math.ceil(SHUTDOWN_GRACE_MS / 1000) + 5;

@@ -6,15 +6,16 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type * as Minio from "minio";
 import { Type } from "typebox";
+import { READINESS_DEADLINE_MS } from "../../rules/api-settings";
 import type { ServiceContext } from "../context";
 import { ApiError, errorResponses, isStorageUnavailable, RETRY_AFTER_SECONDS, storageUnavailable } from "../errors";
 import { EXECUTIONS_PREFIX, UPLOADS_PREFIX } from "../keys";
 
 /**
  * A readiness probe must answer quickly even when MinIO hangs instead of refusing: below the
- * probe's own timeout (3 s in the Pulumi program), so the kubelet sees our 503, not a timeout.
+ * probe's own timeout (rules/api-settings.ts sets it from this value), so the kubelet sees our 503.
  */
-export const READY_TIMEOUT_MS = 2000;
+export const READY_TIMEOUT_MS = READINESS_DEADLINE_MS;
 /** How long one readiness answer (good or bad) is reused. */
 export const READY_CACHE_MS = 1000;
 

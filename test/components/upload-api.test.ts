@@ -5,7 +5,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { apiBundleFrom, configMapLimitBytes } from "../../components/api-bundle";
 import { apiSettingsEnvironment, UploadApi, type UploadApiArgs } from "../../components/upload-api";
 import { singleKeyWithAllScopes } from "../../rules/api-keys";
-import { DEFAULT_METRICS_PORT } from "../../rules/api-settings";
+import {
+  DEFAULT_METRICS_PORT,
+  PRE_STOP_PAUSE_SECONDS,
+  READINESS_DEADLINE_MS,
+  SHUTDOWN_GRACE_MS,
+} from "../../rules/api-settings";
 import { find, installMocks, parentRecorder, plain, type Registered, resolvedValue, settle } from "../helpers/mocks";
 
 const registered: Registered[] = installMocks();
@@ -163,10 +168,13 @@ describe("UploadApi", () => {
   it("drains: a preStop pause before SIGTERM, and a grace period longer than the API's own drain", () => {
     const pod = deployment("api").spec.template.spec as unknown as {
       terminationGracePeriodSeconds: number;
-      containers: { lifecycle: unknown }[];
+      containers: { lifecycle: unknown; readinessProbe: { timeoutSeconds: number } }[];
     };
-    expect(pod.containers[0]?.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
-    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(55);
+    expect(pod.containers[0]?.lifecycle).toEqual({ preStop: { sleep: { seconds: PRE_STOP_PAUSE_SECONDS } } });
+    // The pause plus the API's drain fit in the grace period: the exit is the API's, not a SIGKILL.
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(PRE_STOP_PAUSE_SECONDS + SHUTDOWN_GRACE_MS / 1000);
+    // The API answers readiness within its deadline, below the probe's timeout.
+    expect((pod.containers[0]?.readinessProbe.timeoutSeconds ?? 0) * 1000).toBeGreaterThan(READINESS_DEADLINE_MS);
   });
 
   it("hardens the containers and runs a PodDisruptionBudget only with more than one replica", () => {

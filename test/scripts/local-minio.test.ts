@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { environmentStatus, shellExports, startEnvironment, stopServer } from "../../scripts/local-minio.mts";
@@ -28,6 +28,10 @@ describe("local MinIO environment: hot and cold", () => {
     expect(hot?.port).not.toBe(cold?.port);
     expect(hot?.secretKey).not.toBe(cold?.secretKey);
     expect(hot?.secretKey.length).toBeGreaterThanOrEqual(32);
+    // The credentials file is readable by its owner only.
+    for (const server of env.servers) {
+      expect(statSync(join(env.dir, server.name, "server.json")).mode & 0o777, server.name).toBe(0o600);
+    }
   });
 
   it("serves a put and a get through the minio client", async () => {

@@ -3,11 +3,11 @@
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricsServer } from "../../../api/metrics";
-import { READY_CACHE_MS, reusedFor } from "../../../api/routes/health";
+import { READY_CACHE_MS, READY_TIMEOUT_MS, reusedFor } from "../../../api/routes/health";
 import { auth, file, type Harness, multipart, startHarness } from "../support";
 
 let h: Harness;
@@ -229,5 +229,63 @@ describe("requests no route takes", () => {
     const res = await h.app.inject({ method: "GET", url: "/nope?x=1" });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ error: { code: "ROUTE_NOT_FOUND", message: "no route GET /nope" } });
+  });
+});
+
+describe("every error the server sends is in our shape, with its own code", () => {
+  it("TOO_MANY_FIELDS and FIELD_TOO_LARGE for forms beyond their limits (413)", async () => {
+    const field = (name: string, data = "x") => ({ name, data });
+    for (const [parts, code] of [
+      [[field("a"), field("b"), field("c"), field("d"), field("e")], "TOO_MANY_FIELDS"],
+      [[field("note", "x".repeat(1025)), file("x")], "FIELD_TOO_LARGE"],
+    ] as const) {
+      const body = multipart([...parts]);
+      const res = await h.app.inject({
+        method: "POST",
+        url: "/v1/uploads",
+        headers: { ...auth, ...body.headers },
+        payload: body.payload,
+      });
+      expect(res.statusCode, code).toBe(413);
+      expect(res.json().error.code).toBe(code);
+    }
+  });
+
+  it("UNSUPPORTED_MEDIA_TYPE for a JSON route sent another body type (415)", async () => {
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/v1/uploads/presign",
+      headers: { ...auth, "content-type": "application/xml" },
+      payload: "<filename>a.txt</filename>",
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  it("INTERNAL (500) for a MinIO refusal that is no outage, e.g. a wrong secret key: fixed message, details only in the log", async () => {
+    const app = await h.appWith({ MINIO_SECRET_KEY: "not-the-right-secret-key" });
+    const res = await app.inject({ method: "GET", url: "/v1/executions/run-1/artifacts", headers: auth });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ error: { code: "INTERNAL", message: "internal error" } });
+  });
+
+  it("readiness answers 503 within its deadline when MinIO accepts connections and never answers", async () => {
+    const sockets = new Set<import("node:net").Socket>();
+    const silent = createNetServer((socket) => sockets.add(socket)).listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    try {
+      const app = await h.appWith({ MINIO_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+      const started = Date.now();
+      const res = await app.inject({ method: "GET", url: "/readyz" });
+      const took = Date.now() - started;
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe("STORAGE_UNAVAILABLE");
+      // Below the kubelet's probe timeout (3 s in the Pulumi program), so the probe sees our 503.
+      expect(took).toBeGreaterThanOrEqual(READY_TIMEOUT_MS - 50);
+      expect(took).toBeLessThan(3000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 });
