@@ -52,7 +52,7 @@ export interface ColdTierArgs {
 }
 
 /** Exactly what a MinIO tier does on its remote bucket: write, read, delete, list (and its probe object). */
-function tierUserPolicy(bucket: string): object {
+export function tierUserPolicy(bucket: string): object {
   return {
     Version: "2012-10-17",
     Statement: [

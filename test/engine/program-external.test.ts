@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listTiers } from "../../components/providers/minio-admin";
 import { parseApiKeys } from "../../rules/api-keys";
 import { freePort } from "../../scripts/local-minio.mts";
 import { apiEnvironmentFromOutputs, type StackOutputs } from "../../scripts/local-stack.mts";
@@ -68,6 +69,10 @@ describe("the program, external target, through the real engine", () => {
         .split("\n")[0] as string,
     );
     expect(JSON.stringify(tiers)).toContain('"COLD"');
+    // The hot MinIO holds the restricted cold-side user's keys for the tier, never the cold root's.
+    const registered = await listTiers(minio.connection("hot"));
+    expect(registered.map((t) => [t.name, t.accessKey])).toEqual([["COLD", "tier-cold-tier"]]);
+    expect(JSON.stringify(registered)).not.toContain(minio.server("cold").accessKey);
     for (const bucket of ["user-uploads", "workflow-artifacts"]) {
       const lifecycle = await minio.client("hot").getBucketLifecycle(bucket);
       const rules = [lifecycle?.Rule].flat();

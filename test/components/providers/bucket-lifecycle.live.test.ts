@@ -2,11 +2,20 @@ import { randomBytes } from "node:crypto";
 import * as http from "node:http";
 import aws4 from "aws4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tierUserPolicy } from "../../../components/cold-tier";
 import { readLifecycle, writeLifecycle } from "../../../components/providers/bucket-lifecycle";
 import { buildDocument, type LifecycleSettings } from "../../../components/providers/lifecycle-document";
-import { addTier, isMinioAdminError, removeTier } from "../../../components/providers/minio-admin";
+import {
+  addCannedPolicy,
+  addTier,
+  addUser,
+  attachPolicies,
+  isMinioAdminError,
+  listTiers,
+  removeTier,
+} from "../../../components/providers/minio-admin";
 import type { MinioConnection } from "../../../components/providers/minio-connection";
-import { readAll, startTestMinio, type TestMinio } from "../../helpers/minio";
+import { clientFor, readAll, startTestMinio, type TestMinio } from "../../helpers/minio";
 
 /** A signed HEAD, to see the response headers exactly as MinIO sends them. */
 function head(conn: MinioConnection, bucket: string, key: string): Promise<http.IncomingHttpHeaders> {
@@ -37,6 +46,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
+/** The cold-side user of the tier, as ColdTier names it for the bucket `cold-tier`. */
+const TIER_USER = { accessKey: "tier-cold-tier", secretKey: "tier-user-secret-0123456789" };
+
 describe("lifecycle documents and a real transition against real hot and cold MinIO servers", () => {
   let minio: TestMinio;
   let hot: MinioConnection;
@@ -55,14 +67,19 @@ describe("lifecycle documents and a real transition against real hot and cold Mi
     await minio.client("cold").makeBucket("cold-tier");
     await minio.client("hot").makeBucket("artifacts");
     await minio.client("hot").makeBucket("transitions");
+    // The tier carries the restricted cold-side user ColdTier creates, with its very policy: never
+    // the cold root credentials.
+    const coldRoot = minio.connection("cold");
+    await addCannedPolicy(coldRoot, TIER_USER.accessKey, tierUserPolicy("cold-tier"));
+    await addUser(coldRoot, TIER_USER.accessKey, TIER_USER.secretKey);
+    await attachPolicies(coldRoot, TIER_USER.accessKey, [TIER_USER.accessKey]);
     await addTier(hot, {
       name: "COLD",
       type: "minio",
       endpoint: c.endpoint,
       bucket: "cold-tier",
       prefix: "hot/",
-      accessKey: c.accessKey,
-      secretKey: c.secretKey,
+      ...TIER_USER,
     });
   });
   afterAll(async () => {
@@ -147,6 +164,18 @@ describe("lifecycle documents and a real transition against real hot and cold Mi
     // The small object and the one outside the prefix did not move (no storage class header: STANDARD).
     expect((await head(hot, "transitions", "runs/1/small.txt"))["x-amz-storage-class"]).toBeUndefined();
     expect((await head(hot, "transitions", "other/model.bin"))["x-amz-storage-class"]).toBeUndefined();
+  });
+
+  it("the hot MinIO holds only the restricted user's keys for the tier, and that user carried the transition", async () => {
+    const tiers = await listTiers(hot);
+    expect(tiers.map((t) => [t.name, t.accessKey])).toEqual([["COLD", TIER_USER.accessKey]]);
+    expect(JSON.stringify(tiers)).not.toContain(minio.server("cold").accessKey);
+    // The restricted user reaches nothing but its bucket on the cold side.
+    const asTierUser = clientFor({ endpoint: minio.server("cold").endpoint, ...TIER_USER });
+    await minio.client("cold").makeBucket("elsewhere");
+    await expect(asTierUser.putObject("elsewhere", "x", Buffer.from("x"))).rejects.toMatchObject({
+      code: "AccessDenied",
+    });
   });
 
   it("the tier now holds an object: removing it without force is refused", async () => {
