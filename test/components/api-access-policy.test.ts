@@ -76,12 +76,28 @@ describe("the API's access policy on a real MinIO", () => {
   });
 
   it("cannot HEAD a bucket (no prefix), which is why readiness lists its prefix instead", async () => {
-    await expect(api.bucketExists("user-uploads")).rejects.toBeDefined();
+    // HEAD has no body, so minio-js reports the 403 by status, not by an S3 code.
+    await expect(api.bucketExists("user-uploads")).rejects.toMatchObject({
+      code: expect.stringMatching(/Forbidden|AccessDenied/),
+    });
   });
 
   it("aborts its own multipart uploads", async () => {
     const uploadId = await api.initiateNewMultipartUpload("user-uploads", "uploads/big.bin", {});
+    const pending = async () =>
+      (await root.listIncompleteUploadsQuery("user-uploads", "", "", "", "")).uploads.map((u) => u.uploadId);
+    expect(await pending()).toContain(uploadId);
     await api.abortMultipartUpload("user-uploads", "uploads/big.bin", uploadId);
+    expect(await pending()).not.toContain(uploadId);
+  });
+
+  it("writes only when nothing is there yet, given If-None-Match: * (how a save commits once)", async () => {
+    const key = "executions/run-once/result.json";
+    await api.putObject("workflow-artifacts", key, Buffer.from("{}"), 2, { "If-None-Match": "*" });
+    await expect(
+      api.putObject("workflow-artifacts", key, Buffer.from("[]"), 2, { "If-None-Match": "*" }),
+    ).rejects.toMatchObject({ code: "PreconditionFailed" });
+    expect((await readAll(await root.getObject("workflow-artifacts", key))).toString()).toBe("{}");
   });
 
   it("cannot write or read outside its prefixes, nor touch another bucket", async () => {
