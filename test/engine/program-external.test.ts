@@ -196,6 +196,30 @@ describe("the program, external target, through the real engine", () => {
     expect(versioning?.Status).toBe("Enabled");
   });
 
+  it("a change of a secret shows in the pull request view without its value", async () => {
+    const key = "rotated-key-in-a-preview-0123456789";
+    await eph.stack.setConfig("workflow-studio-storage:apiKeys", {
+      value: JSON.stringify([{ name: "studio", key, scopes: ["upload"] }]),
+      secret: true,
+    });
+    try {
+      const markdown = execFileSync(
+        "node",
+        [join(root, "scripts", "preview-diff.mts"), "--stack", eph.stack.name, "--cwd", root],
+        { env: { ...process.env, ...eph.env }, encoding: "utf8" },
+      );
+      const preview = await eph.stack.preview({ diff: true });
+      // The change is there (the generated key gives way to the configured one)...
+      expect(markdown).toMatch(/- \*\*delete\*\* `pulumi-nodejs:dynamic\/storage:GeneratedSecret` \*\*api-key\*\*/);
+      expect(preview.stdout).toContain("GeneratedSecret: (delete)");
+      // ...and the secret nowhere: not in the PR view, not in the engine's own diff.
+      expect(markdown).not.toContain(key);
+      expect(preview.stdout).not.toContain(key);
+    } finally {
+      await eph.stack.removeConfig("workflow-studio-storage:apiKeys");
+    }
+  });
+
   it("refuses bad configuration before creating anything, naming the key", async () => {
     await eph.stack.setConfig("workflow-studio-storage:transitionDays", { value: "-5" });
     await expect(eph.stack.preview()).rejects.toThrowError(
