@@ -162,3 +162,41 @@ describe("MinioCluster, standalone", () => {
     ).toThrowError("MinioCluster tiny: erasure coding needs at least 4 drives, got 3 pods x 1 drives");
   });
 });
+
+describe("MinioCluster, how Prometheus finds its metrics", () => {
+  beforeAll(async () => {
+    new MinioCluster("scraped", { namespace: "storage", image: "x:1", metrics: "annotations" });
+    new MinioCluster("monitored", { namespace: "storage", image: "x:1", metrics: "serviceMonitor" });
+    new MinioCluster("unwatched", { namespace: "storage", image: "x:1", metrics: "none" });
+    await settle(registered);
+  });
+
+  const podAnnotations = (name: string) =>
+    (plain(statefulSet(name)) as { spec: { template: { metadata: { annotations?: Record<string, string> } } } }).spec
+      .template.metadata.annotations ?? {};
+  const monitors = (name: string) =>
+    registered.filter(
+      (r) => r.type === "kubernetes:monitoring.coreos.com/v1:ServiceMonitor" && r.name.startsWith(name),
+    );
+
+  it("annotations: scrape annotations on the pods, no ServiceMonitor", () => {
+    expect(podAnnotations("scraped")).toMatchObject({ "prometheus.io/scrape": "true" });
+    expect(monitors("scraped")).toEqual([]);
+  });
+
+  it("serviceMonitor: a ServiceMonitor on the s3 port's cluster metrics, selecting the cluster's Service", () => {
+    const [monitor] = monitors("monitored");
+    expect(monitor).toBeDefined();
+    const spec = (plain(monitor?.inputs) as { spec: { selector: unknown; endpoints: unknown } }).spec;
+    expect(spec.endpoints).toEqual([{ port: "s3", path: "/minio/v2/metrics/cluster" }]);
+    expect(spec.selector).toEqual({
+      matchLabels: expect.objectContaining({ "app.kubernetes.io/instance": "monitored" }),
+    });
+    expect(podAnnotations("monitored")["prometheus.io/scrape"]).toBeUndefined();
+  });
+
+  it("none: neither", () => {
+    expect(podAnnotations("unwatched")["prometheus.io/scrape"]).toBeUndefined();
+    expect(monitors("unwatched")).toEqual([]);
+  });
+});

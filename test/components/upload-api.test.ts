@@ -73,6 +73,7 @@ describe("UploadApi", () => {
       ...args(),
       apiKeys: pulumi.secret(singleKeyWithAllScopes("studio", "key-two-0123456789")),
     });
+    new UploadApi("api-image", { ...args(), bundle: undefined, image: "workflow-studio/storage-api:1.4.0" });
     new UploadApi("api-other-limit", { ...args(), storage: { ...args().storage, maxUploadBytes: 2097152 } });
     await settle(registered);
   });
@@ -175,6 +176,34 @@ describe("UploadApi", () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(PRE_STOP_PAUSE_SECONDS + SHUTDOWN_GRACE_MS / 1000);
     // The API answers readiness within its deadline, below the probe's timeout.
     expect((pod.containers[0]?.readinessProbe.timeoutSeconds ?? 0) * 1000).toBeGreaterThan(READINESS_DEADLINE_MS);
+  });
+
+  it("with apiImage, runs the built image as is: no bundle ConfigMap, no unpacking, no command override", () => {
+    const pod = deployment("api-image").spec.template.spec as unknown as {
+      initContainers: unknown[];
+      containers: { image: string; command?: string[] }[];
+      volumes: { name: string }[];
+    };
+    expect(pod.containers[0]?.image).toBe("workflow-studio/storage-api:1.4.0");
+    expect(pod.containers[0]?.command).toBeUndefined();
+    expect(pod.initContainers).toEqual([]);
+    expect(pod.volumes.map((v) => v.name)).toEqual(["tmp"]);
+    expect(registered.some((r) => r.name === "api-image-bundle")).toBe(false);
+  });
+
+  it("probes: liveness on /healthz, readiness on /readyz, both on the API's port", () => {
+    const container = (
+      deployment("api").spec.template.spec as unknown as {
+        containers: {
+          livenessProbe: unknown;
+          readinessProbe: unknown;
+          ports: { name: string; containerPort: number }[];
+        }[];
+      }
+    ).containers[0];
+    const http = container?.ports.find((p) => p.name === "http")?.containerPort;
+    expect(container?.livenessProbe).toMatchObject({ httpGet: { path: "/healthz", port: http } });
+    expect(container?.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: http } });
   });
 
   it("hardens the containers and runs a PodDisruptionBudget only with more than one replica", () => {
