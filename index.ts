@@ -10,7 +10,12 @@ import { type ColdStorage, ColdTier } from "./components/cold-tier";
 import { MinioCluster } from "./components/minio-cluster";
 import { GeneratedSecret } from "./components/providers/generated-secret";
 import type { MinioConnectionInput } from "./components/providers/minio-connection";
-import { apiSettingsEnvironment, UploadApi, type UploadApiStorageSettings } from "./components/upload-api";
+import {
+  apiSettingsEnvironment,
+  UploadApi,
+  type UploadApiStorageSettings,
+  uploadApiPodSelector,
+} from "./components/upload-api";
 import { loadStackConfig, type StackConfig } from "./config";
 import { singleKeyWithAllScopes } from "./rules/api-keys";
 
@@ -79,14 +84,13 @@ function kubernetesPlatform(settings: NonNullable<StackConfig["kubernetes"]>): P
     { provider },
   );
   const opts = { provider, dependsOn: [namespace] };
-  const apiPods = { "app.kubernetes.io/name": "upload-api" };
   const hot = new MinioCluster(
     "hot",
     {
       namespace: settings.namespace,
       image: settings.minioImage,
       ...settings.hot,
-      clients: { podSelectors: [apiPods], cidrs: settings.managementSources },
+      clients: { podSelectors: [uploadApiPodSelector], cidrs: settings.managementSources },
     },
     opts,
   );

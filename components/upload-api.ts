@@ -52,6 +52,12 @@ const port = 8080;
 const metricsPort = DEFAULT_METRICS_PORT;
 
 /**
+ * The labels that select the API's pods, whatever the instance: MinIO's NetworkPolicy admits them,
+ * and it is built before the API exists, so it takes them from here rather than typing them again.
+ */
+export const uploadApiPodSelector = { "app.kubernetes.io/name": "upload-api" } as const;
+
+/**
  * The API's non-secret environment (its contract is api/README.md). One function, so the pods on
  * Kubernetes and a local API process started from the stack's outputs get the same settings.
  */
@@ -98,7 +104,7 @@ export class UploadApi extends pulumi.ComponentResource {
     super("workflow-studio-storage:service:UploadApi", name, {}, opts);
     if (!args.image && !args.bundle) throw new Error(`UploadApi ${name}: give either a bundle or an image`);
     const child = { parent: this };
-    const labels = { "app.kubernetes.io/name": "upload-api", "app.kubernetes.io/instance": name };
+    const labels = { ...uploadApiPodSelector, "app.kubernetes.io/instance": name };
     this.podLabels = labels;
     const meta = (suffix: string) => ({ name: `${name}${suffix}`, namespace: args.namespace, labels });
     const replicas = args.replicas ?? 2;

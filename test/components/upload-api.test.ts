@@ -3,7 +3,12 @@ import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { apiBundleFrom, configMapLimitBytes } from "../../components/api-bundle";
-import { apiSettingsEnvironment, UploadApi, type UploadApiArgs } from "../../components/upload-api";
+import {
+  apiSettingsEnvironment,
+  UploadApi,
+  type UploadApiArgs,
+  uploadApiPodSelector,
+} from "../../components/upload-api";
 import { singleKeyWithAllScopes } from "../../rules/api-keys";
 import {
   DEFAULT_METRICS_PORT,
@@ -176,6 +181,12 @@ describe("UploadApi", () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(PRE_STOP_PAUSE_SECONDS + SHUTDOWN_GRACE_MS / 1000);
     // The API answers readiness within its deadline, below the probe's timeout.
     expect((pod.containers[0]?.readinessProbe.timeoutSeconds ?? 0) * 1000).toBeGreaterThan(READINESS_DEADLINE_MS);
+  });
+
+  it("its pods carry the selector MinIO's NetworkPolicy admits (one owner for the labels)", () => {
+    const labels = (deployment("api") as unknown as { spec: { template: { metadata: { labels: object } } } }).spec
+      .template.metadata.labels;
+    expect(labels).toMatchObject(uploadApiPodSelector);
   });
 
   it("with apiImage, runs the built image as is: no bundle ConfigMap, no unpacking, no command override", () => {
