@@ -5,7 +5,7 @@ import { listTiers } from "../../components/providers/minio-admin";
 import { parseApiKeys } from "../../rules/api-keys";
 import { freePort } from "../../scripts/local-minio.mts";
 import { apiEnvironmentFromOutputs, type StackOutputs } from "../../scripts/local-stack.mts";
-import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
+import { createEphemeralStack, type EphemeralStack, externalTargetConfig } from "../helpers/engine";
 import { clientFor, startTestMinio, type TestMinio } from "../helpers/minio";
 
 const root = join(__dirname, "..", "..");
@@ -28,18 +28,10 @@ describe("the program, external target, through the real engine", () => {
 
   beforeAll(async () => {
     minio = await startTestMinio();
-    const hot = minio.server("hot");
-    const cold = minio.server("cold");
-    eph = await createEphemeralStack(root, {
-      "workflow-studio-storage:target": { value: "external" },
-      "workflow-studio-storage:hotEndpoint": { value: hot.endpoint },
-      "workflow-studio-storage:hotAccessKey": { value: hot.accessKey },
-      "workflow-studio-storage:hotSecretKey": { value: hot.secretKey, secret: true },
-      "workflow-studio-storage:coldEndpoint": { value: cold.endpoint },
-      "workflow-studio-storage:coldAccessKey": { value: cold.accessKey },
-      "workflow-studio-storage:coldSecretKey": { value: cold.secretKey, secret: true },
-      "workflow-studio-storage:ephemeral": { value: "true" },
-    });
+    eph = await createEphemeralStack(
+      root,
+      externalTargetConfig(minio, { "workflow-studio-storage:ephemeral": { value: "true" } }),
+    );
   });
   afterAll(async () => {
     await eph?.dispose();

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
+import { createEphemeralStack, type EphemeralStack, externalTargetConfig } from "../helpers/engine";
 import { readAll, startTestMinio, type TestMinio } from "../helpers/minio";
 
 const root = join(__dirname, "..", "..");
@@ -13,17 +13,7 @@ describe("the program, external target, not ephemeral: destroy keeps the data", 
 
   beforeAll(async () => {
     minio = await startTestMinio();
-    const hot = minio.server("hot");
-    const cold = minio.server("cold");
-    eph = await createEphemeralStack(root, {
-      "workflow-studio-storage:target": { value: "external" },
-      "workflow-studio-storage:hotEndpoint": { value: hot.endpoint },
-      "workflow-studio-storage:hotAccessKey": { value: hot.accessKey },
-      "workflow-studio-storage:hotSecretKey": { value: hot.secretKey, secret: true },
-      "workflow-studio-storage:coldEndpoint": { value: cold.endpoint },
-      "workflow-studio-storage:coldAccessKey": { value: cold.accessKey },
-      "workflow-studio-storage:coldSecretKey": { value: cold.secretKey, secret: true },
-    });
+    eph = await createEphemeralStack(root, externalTargetConfig(minio));
   });
   afterAll(async () => {
     await eph?.dispose();
