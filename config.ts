@@ -62,6 +62,8 @@ export interface StackConfig {
     /** The region MinIO answers for; presigned links are signed for it (MINIO_REGION). */
     minioRegion: string;
     replicas: number;
+    /** Port of a local API process started from the stack's outputs; metrics on the next one. */
+    localPort: number;
     image?: string;
     nodeImage: string;
   };
@@ -101,6 +103,7 @@ export const defaults = {
   presignMaxSeconds: 3600,
   maxUploadBytes: 100 * 1024 * 1024,
   apiReplicas: 2,
+  localApiPort: 18080,
   apiMaxConcurrentUploads: DEFAULT_MAX_CONCURRENT_UPLOADS,
   minioRegion: DEFAULT_REGION,
   apiNodeImage: "node:22.23.3-alpine",
@@ -245,6 +248,7 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
       "allowed: 1-63 lowercase letters, digits and hyphens, starting with a letter or digit (e.g. eu-west-1)",
     ),
     replicas: r.integer("apiReplicas", 1, 50),
+    localPort: r.integer("localApiPort", 1024, 65534),
     image: r.optional("apiImage"),
     nodeImage: r.string("apiNodeImage"),
   };

@@ -29,8 +29,8 @@ const config = loadStackConfig({
 });
 for (const warning of config.warnings) pulumi.log.warn(warning);
 
-/** Ports of a local API process started from this stack's outputs (external target): API and metrics. */
-const localApiPort = 18080;
+/** Ports of a local API process started from this stack's outputs (npm run local): API and metrics. */
+const localApiPort = config.api.localPort;
 const localMetricsPort = localApiPort + 1;
 
 /**

@@ -26,7 +26,11 @@ import { parseApiKeys } from "../rules/api-keys.ts";
 import { type MinioServerInfo, startEnvironment, stopEnvironment, waitUntilReady } from "./local-minio.mts";
 
 const root = resolve(import.meta.dirname, "..");
-const local = join(root, ".local");
+// Where the local stack lives and which ports it takes: .local/ and 19000 (MinIO), 18080 (API) unless
+// set, so a test (or a second checkout) can run one beside a developer's own.
+const local = process.env.WSS_LOCAL_DIR ? resolve(process.env.WSS_LOCAL_DIR) : join(root, ".local");
+const minioBasePort = process.env.WSS_LOCAL_MINIO_PORT ? Number(process.env.WSS_LOCAL_MINIO_PORT) : undefined;
+const apiPort = process.env.WSS_LOCAL_API_PORT;
 const stack = "local";
 /** The local stack's config file (settings, salt and MinIO credentials): never committed. */
 export const localConfigFile = join(local, "Pulumi.local.yaml");
@@ -55,7 +59,10 @@ function pulumi(args: string[], options: { quiet?: boolean } = {}): string {
   // `stack output` reads the state only and takes no --config-file.
   const configArgs = args[0] === "stack" ? [] : ["--config-file", configFile];
   const stackArgs = ["--stack", stack, ...configArgs, "--non-interactive"];
-  return execFileSync("pulumi", [...args, ...stackArgs], {
+  // Flags go before a `--`: what follows it is a value, even one that starts with "-".
+  const end = args.indexOf("--");
+  const ordered = end < 0 ? [...args, ...stackArgs] : [...args.slice(0, end), ...stackArgs, ...args.slice(end)];
+  return execFileSync("pulumi", ordered, {
     cwd: root,
     env: pulumiEnv(),
     encoding: "utf8",
@@ -94,9 +101,11 @@ function configureStack(hot: MinioServerInfo, cold: MinioServerInfo): void {
     ["coldEndpoint", cold.endpoint, false],
     ["coldAccessKey", cold.accessKey, false],
     ["coldSecretKey", cold.secretKey, true],
+    ...(apiPort ? [["localApiPort", apiPort, false] as [string, string, boolean]] : []),
   ];
   for (const [key, value, secret] of values) {
-    pulumi(["config", "set", `workflow-studio-storage:${key}`, value, ...(secret ? ["--secret"] : ["--plaintext"])], {
+    // A generated secret may start with "-": after `--` it is never taken for a flag.
+    pulumi(["config", "set", `workflow-studio-storage:${key}`, secret ? "--secret" : "--plaintext", "--", value], {
       quiet: true,
     });
   }
@@ -216,7 +225,10 @@ async function up(): Promise<void> {
   step("API bundle");
   await ensureBundle();
   step("hot and cold MinIO on loopback");
-  const [hot, cold] = (await startEnvironment({ dir: join(local, "minio") })) as [MinioServerInfo, MinioServerInfo];
+  const [hot, cold] = (await startEnvironment({ dir: join(local, "minio"), basePort: minioBasePort })) as [
+    MinioServerInfo,
+    MinioServerInfo,
+  ];
   step("pulumi up (stack local, file backend in .local/pulumi-state)");
   configureStack(hot, cold);
   pulumi(["up", "--yes", "--skip-preview", "--suppress-outputs", "--suppress-progress"]);
