@@ -29,6 +29,19 @@ declare module "fastify" {
 
 export const API_VERSION = "1.0.0";
 
+/** The process's socket timeouts and shutdown behaviour (server.ts); tests check the server gets them. */
+export const SERVER_OPTIONS = {
+  // A slow client may not hold a socket open forever before sending its headers...
+  connectionTimeout: 60_000,
+  // ...but an upload of MAX_UPLOAD_BYTES over a slow link may take minutes.
+  requestTimeout: 15 * 60_000,
+  // Above typical load-balancer idle timeouts (60 s), so they close first, never us mid-request.
+  keepAliveTimeout: 65_000,
+  // While draining, a request that still arrives on an open keep-alive connection is served (and
+  // told `Connection: close`) instead of getting Fastify's own 503 body, which is not in our shape.
+  return503OnClosing: false,
+} as const;
+
 export interface AppOptions {
   config: Config;
   /** pino options, or false for no logs (tests). Default: `loggerOptions` at the configured level. */

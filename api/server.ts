@@ -5,7 +5,7 @@
 import { once } from "node:events";
 // How long in-flight requests get after SIGTERM; the pod's grace period is derived from it.
 import { SHUTDOWN_GRACE_MS } from "../rules/api-settings";
-import { buildApp } from "./app";
+import { buildApp, SERVER_OPTIONS } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { metricsServer } from "./metrics";
 
@@ -23,18 +23,7 @@ async function main(): Promise<void> {
 
   const app = await buildApp({
     config,
-    server: {
-      // A slow client may not hold a socket open forever before sending its headers...
-      connectionTimeout: 60_000,
-      // ...but an upload of MAX_UPLOAD_BYTES over a slow link may take minutes.
-      requestTimeout: 15 * 60_000,
-      // Above typical load-balancer idle timeouts (60 s), so they close first, never us mid-request.
-      keepAliveTimeout: 65_000,
-      // While draining, a request that still arrives on an open keep-alive connection is served
-      // (and told `Connection: close`, below) instead of getting Fastify's own 503 body, which is
-      // not in our error shape.
-      return503OnClosing: false,
-    },
+    server: SERVER_OPTIONS,
   });
 
   // Metrics on a port of their own: the Service and Ingress clients use never reach them.

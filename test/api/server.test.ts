@@ -7,6 +7,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVER_OPTIONS } from "../../api/app";
 import { type BundleReport, buildBundle, CONFIGMAP_LIMIT_BYTES } from "../../api/build.mts";
 import { partSizeFor, uploadBufferBytes } from "../../api/stream-upload";
 import { auth, BOUNDARY, envFor, type Harness, listKeys, MiB, startHarness, waitFor } from "./support";
@@ -292,5 +293,16 @@ describe("the process, as deployed", () => {
     const metrics = await (await fetch(`${metricsBase}/metrics`)).text();
     expect(metrics).toContain(`uploads_shed_total ${shed.length}`);
     expect(metrics).toContain("uploads_in_flight 0");
+  });
+});
+
+describe("the server's timeouts", () => {
+  it("the HTTP server gets the process's timeouts: headers within 60 s, a request within 15 min, keep-alive 65 s", async () => {
+    const app = await h.appWith({}, { server: SERVER_OPTIONS });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    expect(app.server.requestTimeout).toBe(15 * 60_000);
+    expect(app.server.keepAliveTimeout).toBe(65_000);
+    // Fastify applies connectionTimeout as the socket timeout.
+    expect(app.server.timeout).toBe(60_000);
   });
 });
