@@ -1,9 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-
-/** A ConfigMap holds at most 1 MiB; the bundle ships gzipped (base64 in binaryData) to fit. */
-export const configMapLimitBytes = 1024 * 1024;
+import { CONFIGMAP_LIMIT_BYTES, fitsConfigMapBinary } from "../rules/configmap";
 
 /** The API bundled into one file (`npm run api:build`), ready to ship in a ConfigMap. */
 export interface ApiBundle {
@@ -16,10 +14,11 @@ export interface ApiBundle {
 }
 
 export function apiBundleFrom(contents: Buffer): ApiBundle {
-  const gzipBase64 = gzipSync(contents, { level: 9 }).toString("base64");
-  if (gzipBase64.length >= configMapLimitBytes) {
+  const gzip = gzipSync(contents, { level: 9 });
+  const gzipBase64 = gzip.toString("base64");
+  if (!fitsConfigMapBinary(gzip.length)) {
     throw new Error(
-      `the API bundle is ${gzipBase64.length} bytes gzipped and base64-encoded; a ConfigMap holds at most ${configMapLimitBytes}: trim the bundle or set apiImage`,
+      `the API bundle is ${gzipBase64.length} bytes gzipped and base64-encoded; a ConfigMap holds at most ${CONFIGMAP_LIMIT_BYTES}: trim the bundle or set apiImage`,
     );
   }
   return { gzipBase64, sha256: createHash("sha256").update(contents).digest("hex"), bytes: contents.length };

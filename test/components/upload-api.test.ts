@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { apiBundleFrom, configMapLimitBytes } from "../../components/api-bundle";
+import { apiBundleFrom } from "../../components/api-bundle";
 import {
   apiSettingsEnvironment,
   UploadApi,
@@ -16,6 +16,7 @@ import {
   READINESS_DEADLINE_MS,
   SHUTDOWN_GRACE_MS,
 } from "../../rules/api-settings";
+import { CONFIGMAP_LIMIT_BYTES } from "../../rules/configmap";
 import { find, installMocks, parentRecorder, plain, type Registered, resolvedValue, settle } from "../helpers/mocks";
 
 const registered: Registered[] = installMocks();
@@ -237,7 +238,7 @@ describe("UploadApi", () => {
 
 describe("API bundle", () => {
   it("refuses a bundle that would not fit in a ConfigMap, saying what to do", () => {
-    expect(() => apiBundleFrom(randomBytes(configMapLimitBytes))).toThrowError(
+    expect(() => apiBundleFrom(randomBytes(CONFIGMAP_LIMIT_BYTES))).toThrowError(
       /a ConfigMap holds at most 1048576: trim the bundle or set apiImage/,
     );
   });
