@@ -77,8 +77,10 @@ export class MinioCluster extends pulumi.ComponentResource {
     const replicas = mode === "distributed" ? (args.replicas ?? 4) : 1;
     const drivesPerPod = args.drivesPerPod ?? 1;
     if (mode === "distributed" && replicas * drivesPerPod < 4) {
-      throw new Error(
+      // A ResourceError names the component in the engine's output, where a plain Error is a stack trace.
+      throw new pulumi.ResourceError(
         `MinioCluster ${name}: erasure coding needs at least 4 drives, got ${replicas} pods x ${drivesPerPod} drives`,
+        this,
       );
     }
     const child = { parent: this };

@@ -102,7 +102,9 @@ export class UploadApi extends pulumi.ComponentResource {
 
   constructor(name: string, args: UploadApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("workflow-studio-storage:service:UploadApi", name, {}, opts);
-    if (!args.image && !args.bundle) throw new Error(`UploadApi ${name}: give either a bundle or an image`);
+    if (!args.image && !args.bundle) {
+      throw new pulumi.ResourceError(`UploadApi ${name}: give either a bundle or an image`, this);
+    }
     const child = { parent: this };
     const labels = { ...uploadApiPodSelector, "app.kubernetes.io/instance": name };
     this.podLabels = labels;
