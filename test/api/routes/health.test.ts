@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricsServer } from "../../../api/metrics";
 import { READY_CACHE_MS, READY_TIMEOUT_MS, reusedFor } from "../../../api/routes/health";
+import { PROBE_TIMEOUT_SECONDS } from "../../../rules/api-settings";
 import { auth, file, type Harness, multipart, startHarness } from "../support";
 
 let h: Harness;
@@ -280,9 +281,9 @@ describe("every error the server sends is in our shape, with its own code", () =
       const took = Date.now() - started;
       expect(res.statusCode).toBe(503);
       expect(res.json().error.code).toBe("STORAGE_UNAVAILABLE");
-      // Below the kubelet's probe timeout (3 s in the Pulumi program), so the probe sees our 503.
+      // Below the kubelet's probe timeout (the Pulumi program derives it), so the probe sees our 503.
       expect(took).toBeGreaterThanOrEqual(READY_TIMEOUT_MS - 50);
-      expect(took).toBeLessThan(3000);
+      expect(took).toBeLessThan(PROBE_TIMEOUT_SECONDS * 1000);
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();
