@@ -194,7 +194,7 @@ describe("the process, as deployed", () => {
   let server: Running;
   let base: string;
   let metricsBase: string;
-  const cap = 4;
+  const cap = 8;
 
   beforeAll(async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
