@@ -5,6 +5,7 @@ import type { MultipartFile } from "@fastify/multipart";
 import type { FastifyBaseLogger } from "fastify";
 import { essence, isAllowedContentType } from "./content-types";
 import { ApiError, badRequest } from "./errors";
+import type { Expiry } from "./expiry";
 import { FALLBACK_NAME, ORIGINAL_NAME_META, originalNameMetadata, refusedNameReason, safeName } from "./keys";
 import type { Storage } from "./storage";
 import { partSizeFor, type StagedObject, stageObject } from "./stream-upload";
@@ -118,4 +119,20 @@ export class StagedFiles {
     if (failed) throw failed.reason;
     return staged.map(({ file }, i) => ({ ...file, etag: (results[i] as PromiseFulfilledResult<string>).value }));
   }
+}
+
+/**
+ * What a success answer says of a stored file, the same in every route: key, size, type, ETag and a
+ * download link under `name` with its expiry.
+ */
+export async function storedFileAnswer(storage: Storage, stored: StoredFile, expiry: Expiry, name: string) {
+  return {
+    file_path: stored.key,
+    size: stored.size,
+    content_type: stored.contentType,
+    etag: stored.etag,
+    download_url: await storage.presignGet(stored.bucket, stored.key, expiry.seconds, name),
+    expires_in: expiry.seconds,
+    expires_at: expiry.expiresAt,
+  };
 }

@@ -6,6 +6,7 @@ import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import aws4 from "aws4";
 import * as Minio from "minio";
+import { minioClientOptions } from "../rules/minio-client";
 import type { Config, MinioSettings } from "./config";
 import { contentDisposition } from "./content-disposition";
 
@@ -64,14 +65,8 @@ export interface PostPolicyOptions {
 }
 
 function client(endpoint: URL, settings: MinioSettings, agent?: HttpAgent): Minio.Client {
-  const useSSL = endpoint.protocol === "https:";
   return new Minio.Client({
-    endPoint: endpoint.hostname,
-    port: endpoint.port ? Number(endpoint.port) : useSSL ? 443 : 80,
-    useSSL,
-    accessKey: settings.accessKey,
-    secretKey: settings.secretKey,
-    region: settings.region,
+    ...minioClientOptions(endpoint, settings, settings.region),
     ...(agent ? { transportAgent: agent } : {}),
   });
 }

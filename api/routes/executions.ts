@@ -17,7 +17,7 @@ import { Type } from "typebox";
 import type { ServiceContext } from "../context";
 import { ApiError, badRequest, errorResponses, fieldTooLarge, notFound } from "../errors";
 import { resolveExpiry } from "../expiry";
-import { allowedContentType, clientFileName, StagedFiles, type StoredFile } from "../file-parts";
+import { allowedContentType, clientFileName, StagedFiles, type StoredFile, storedFileAnswer } from "../file-parts";
 import {
   ATTEMPT_META,
   artifactKey,
@@ -231,16 +231,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
       const describe = async (stored: StoredFile) => {
         const name = stored.key.slice(stored.key.lastIndexOf("/") + 1);
         metrics.uploadedBytes.inc({ bucket }, stored.size);
-        return {
-          name,
-          file_path: stored.key,
-          size: stored.size,
-          content_type: stored.contentType,
-          etag: stored.etag,
-          download_url: await storage.presignGet(bucket, stored.key, expiry.seconds, name),
-          expires_in: expiry.seconds,
-          expires_at: expiry.expiresAt,
-        };
+        return { name, ...(await storedFileAnswer(storage, stored, expiry, name)) };
       };
       return reply.code(201).send({
         execution_id: executionId,

@@ -5,7 +5,7 @@ import type { FastifyRequest } from "fastify";
 import type { ServiceContext } from "../context";
 import { badRequest, errorResponses, fieldTooLarge } from "../errors";
 import { resolveExpiry } from "../expiry";
-import { allowedContentType, clientFileName, StagedFiles, type StoredFile } from "../file-parts";
+import { allowedContentType, clientFileName, StagedFiles, type StoredFile, storedFileAnswer } from "../file-parts";
 import { uploadKey } from "../keys";
 import { expiresQuery, multipartBody, UploadResult } from "../schemas";
 
@@ -81,16 +81,10 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
         metrics.uploadedBytes.inc({ bucket }, stored.size);
         const name = stored.key.slice(stored.key.lastIndexOf("/") + 1);
         return reply.code(status).send({
-          file_path: stored.key,
           bucket,
           filename: stored.originalName,
           safe_name: name,
-          size: stored.size,
-          content_type: stored.contentType,
-          etag: stored.etag,
-          download_url: await storage.presignGet(bucket, stored.key, expiry.seconds, name),
-          expires_in: expiry.seconds,
-          expires_at: expiry.expiresAt,
+          ...(await storedFileAnswer(storage, stored, expiry, name)),
         });
       },
     );

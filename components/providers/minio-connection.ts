@@ -1,5 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as Minio from "minio";
+import { DEFAULT_REGION } from "../../rules/api-settings";
+import { minioClientOptions } from "../../rules/minio-client";
 
 /**
  * Where and as whom a provider reaches a MinIO server's S3 and admin APIs. The endpoint is a URL
@@ -18,14 +20,5 @@ export type MinioConnectionInput = pulumi.Input<{ [K in keyof MinioConnection]: 
 
 /** A `minio` client for a connection. Kept here so every provider parses endpoints the same way. */
 export function minioClient(connection: MinioConnection): Minio.Client {
-  const url = new URL(connection.endpoint);
-  const useSSL = url.protocol === "https:";
-  return new Minio.Client({
-    endPoint: url.hostname,
-    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
-    useSSL,
-    accessKey: connection.accessKey,
-    secretKey: connection.secretKey,
-    region: connection.region ?? "us-east-1",
-  });
+  return new Minio.Client(minioClientOptions(connection.endpoint, connection, connection.region ?? DEFAULT_REGION));
 }

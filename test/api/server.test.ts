@@ -269,7 +269,7 @@ describe("the process, as deployed", () => {
     expect((await slowUpload(base, size, 0)).status).toBe(201);
     await new Promise((r) => setTimeout(r, 500));
     const idle = rssBytes(server.child.pid as number);
-    const results = await Promise.all(Array.from({ length: 4 * cap }, () => slowUpload(base, size, 20)));
+    const results = await Promise.all(Array.from({ length: 4 * cap }, () => slowUpload(base, size, 50)));
     const peak = peakRssBytes(server.child.pid as number);
     const budget = cap * uploadBufferBytes(partSizeFor(h.config.limits.maxUploadBytes));
     console.log(
