@@ -5,9 +5,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseApiKeys } from "./rules/api-keys";
 import {
   DEFAULT_MAX_CONCURRENT_UPLOADS,
+  DEFAULT_MAX_UPLOAD_BYTES,
+  DEFAULT_PRESIGN_MAX_SECONDS,
+  DEFAULT_PRESIGN_SECONDS,
   DEFAULT_REGION,
   MAX_CONCURRENT_UPLOADS_LIMIT,
+  MAX_OBJECT_BYTES,
   REGION_PATTERN,
+  SIGV4_MAX_EXPIRY_SECONDS,
 } from "./rules/api-settings";
 import { BUCKET_NAME_RULE, isValidBucketName } from "./rules/buckets";
 import {
@@ -17,6 +22,7 @@ import {
   isWideOpenCidr,
   redactUrlCredentials,
 } from "./rules/network";
+import { TIER_NAME_RULE, tierNameProblem } from "./rules/tiers";
 
 /** Reads a raw config value by its short key (e.g. `transitionDays`) and tells whether it is a secret. */
 export interface ConfigSource {
@@ -99,9 +105,9 @@ export const defaults = {
   transitionDays: 30,
   /** "Large artifacts": objects above 10 MiB move to the cold tier. */
   transitionMinSizeBytes: 10 * 1024 * 1024,
-  presignDefaultSeconds: 900,
-  presignMaxSeconds: 3600,
-  maxUploadBytes: 100 * 1024 * 1024,
+  presignDefaultSeconds: DEFAULT_PRESIGN_SECONDS,
+  presignMaxSeconds: DEFAULT_PRESIGN_MAX_SECONDS,
+  maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
   apiReplicas: 2,
   localApiPort: 18080,
   apiMaxConcurrentUploads: DEFAULT_MAX_CONCURRENT_UPLOADS,
@@ -230,16 +236,16 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
   const lifecycle = {
     tierName: r.string(
       "tierName",
-      /^(?!STANDARD$|REDUCED_REDUNDANCY$)[A-Z][A-Z0-9_-]{0,62}$/,
-      "allowed: uppercase letters, digits, - and _, starting with a letter; not STANDARD or REDUCED_REDUNDANCY",
+      { test: (name) => tierNameProblem(name) === undefined },
+      `allowed: ${TIER_NAME_RULE}`,
     ),
     transitionDays: r.integer("transitionDays", 0, 36500),
-    minObjectSizeBytes: r.integer("transitionMinSizeBytes", 0, 5 * 1024 ** 4),
+    minObjectSizeBytes: r.integer("transitionMinSizeBytes", 0, MAX_OBJECT_BYTES),
   };
   const api = {
-    presignDefaultSeconds: r.integer("presignDefaultSeconds", 1, 604800),
-    presignMaxSeconds: r.integer("presignMaxSeconds", 1, 604800),
-    maxUploadBytes: r.integer("maxUploadBytes", 1, 5 * 1024 ** 4),
+    presignDefaultSeconds: r.integer("presignDefaultSeconds", 1, SIGV4_MAX_EXPIRY_SECONDS),
+    presignMaxSeconds: r.integer("presignMaxSeconds", 1, SIGV4_MAX_EXPIRY_SECONDS),
+    maxUploadBytes: r.integer("maxUploadBytes", 1, MAX_OBJECT_BYTES),
     apiKeys: r.secret("apiKeys", false),
     maxConcurrentUploads: r.integer("apiMaxConcurrentUploads", 1, MAX_CONCURRENT_UPLOADS_LIMIT),
     minioRegion: r.string(

@@ -4,10 +4,15 @@
 import { type ApiKey, parseApiKeys } from "../rules/api-keys";
 import {
   DEFAULT_MAX_CONCURRENT_UPLOADS,
+  DEFAULT_MAX_UPLOAD_BYTES,
   DEFAULT_METRICS_PORT,
+  DEFAULT_PRESIGN_MAX_SECONDS,
+  DEFAULT_PRESIGN_SECONDS,
   DEFAULT_REGION,
   MAX_CONCURRENT_UPLOADS_LIMIT,
+  MAX_OBJECT_BYTES,
   REGION_PATTERN,
+  SIGV4_MAX_EXPIRY_SECONDS,
 } from "../rules/api-settings";
 import { BUCKET_NAME_RULE, isValidBucketName } from "../rules/buckets";
 import { endpointUrlProblem, redactUrlCredentials } from "../rules/network";
@@ -56,8 +61,6 @@ export class ConfigError extends Error {
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Seven days: the longest expiry SigV4 presigned URLs allow. */
-export const SIGV4_MAX_EXPIRY_SECONDS = 604_800;
 export const DEFAULT_ALLOWED_CONTENT_TYPES = [
   "application/json",
   "application/pdf",
@@ -128,8 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const { keys: apiKeys, problems } = parseApiKeys(required(env, "API_KEYS"));
   if (problems.length > 0) throw new ConfigError("API_KEYS", problems.join("; "));
 
-  const defaultSeconds = integer(env, "PRESIGN_DEFAULT_SECONDS", 900, 1, SIGV4_MAX_EXPIRY_SECONDS);
-  const maxSeconds = integer(env, "PRESIGN_MAX_SECONDS", 3600, 1, SIGV4_MAX_EXPIRY_SECONDS);
+  const defaultSeconds = integer(env, "PRESIGN_DEFAULT_SECONDS", DEFAULT_PRESIGN_SECONDS, 1, SIGV4_MAX_EXPIRY_SECONDS);
+  const maxSeconds = integer(env, "PRESIGN_MAX_SECONDS", DEFAULT_PRESIGN_MAX_SECONDS, 1, SIGV4_MAX_EXPIRY_SECONDS);
   if (maxSeconds < defaultSeconds) {
     throw new ConfigError(
       "PRESIGN_MAX_SECONDS",
@@ -177,8 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     apiKeys,
     presign: { defaultSeconds, maxSeconds },
     limits: {
-      // 5 TiB is S3's largest object; anything above is a typo.
-      maxUploadBytes: integer(env, "MAX_UPLOAD_BYTES", 104_857_600, 1, 5 * 1024 ** 4),
+      maxUploadBytes: integer(env, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, 1, MAX_OBJECT_BYTES),
       allowedContentTypes,
       maxFilesPerRequest: integer(env, "MAX_FILES_PER_REQUEST", 10, 1, 1000),
       maxConcurrentUploads: integer(

@@ -25,3 +25,12 @@ export const SHUTDOWN_GRACE_MS = 50_000;
 /** Seconds the pod keeps serving after SIGTERM is due, while endpoints drop it. */
 export const PRE_STOP_PAUSE_SECONDS = 5;
 export const POD_GRACE_SECONDS = PRE_STOP_PAUSE_SECONDS + Math.ceil(SHUTDOWN_GRACE_MS / 1000) + 5;
+
+/** Presigned links: the lifetime when none is asked, the longest granted, and SigV4's own limit. */
+export const DEFAULT_PRESIGN_SECONDS = 900;
+export const DEFAULT_PRESIGN_MAX_SECONDS = 3600;
+export const SIGV4_MAX_EXPIRY_SECONDS = 604_800;
+
+/** The largest upload by default, and S3's largest object (anything above is a typo). */
+export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;

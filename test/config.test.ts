@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { type ConfigSource, defaults, loadStackConfig } from "../config";
 import { DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REGION, MAX_CONCURRENT_UPLOADS_LIMIT } from "../rules/api-settings";
 import { BUCKET_NAME_RULE } from "../rules/buckets";
+import { TIER_NAME_RULE } from "../rules/tiers";
 
 function source(values: Record<string, string>, secrets: string[] = []): ConfigSource {
   return { project: "wss", get: (k) => values[k], isSecret: (k) => secrets.includes(k) };
@@ -80,7 +81,7 @@ describe("loadStackConfig", () => {
       [
         "Invalid stack configuration:",
         `  - wss:uploadsBucket: "Bad_Name" is not valid; allowed: ${BUCKET_NAME_RULE}`,
-        '  - wss:tierName: "cold" is not valid; allowed: uppercase letters, digits, - and _, starting with a letter; not STANDARD or REDUCED_REDUNDANCY',
+        `  - wss:tierName: "cold" is not valid; allowed: ${TIER_NAME_RULE}`,
         '  - wss:transitionDays: "thirty" is not valid; allowed: an integer from 0 to 36500',
         '  - wss:presignDefaultSeconds: "7200" is not valid; it must not exceed presignMaxSeconds (3600)',
         '  - wss:hotEndpoint: "127.0.0.1:19000" is not valid; it must be an http(s) URL with a host and optional port, no path (e.g. http://127.0.0.1:9000)',

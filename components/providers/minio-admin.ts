@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import aws4 from "aws4";
+import { tierNameProblem } from "../../rules/tiers";
 import { encryptData } from "./madmin-encryption";
 import type { MinioConnection } from "./minio-connection";
 
@@ -212,21 +213,7 @@ function fromWire(config: WireTierConfig): TierInfo | undefined {
   return info;
 }
 
-/** Storage class names MinIO keeps for itself (XMinioAdminTierReserved). */
-export const reservedTierNames = ["STANDARD", "REDUCED_REDUNDANCY"];
-
-/**
- * Why a tier name is refused, or undefined. MinIO only demands uppercase; we also keep to letters,
- * digits, `_` and `-` so the name is safe in a URL path and as a lifecycle storage class.
- */
-export function tierNameProblem(name: unknown): string | undefined {
-  if (typeof name !== "string" || !/^[A-Z0-9][A-Z0-9_-]{0,62}$/.test(name)) {
-    return `tier name "${String(name)}" is invalid: use 1-63 uppercase letters, digits, _ and -`;
-  }
-  if (reservedTierNames.includes(name))
-    return `tier name "${name}" is reserved by MinIO (${reservedTierNames.join(", ")})`;
-  return undefined;
-}
+export { tierNameProblem };
 
 const tierPath = (name: string) => `/tier/${encodeURIComponent(name)}`;
 
