@@ -53,8 +53,29 @@ export interface MinioClusterSettings {
   storageClass?: string;
 }
 
-export interface StackConfig {
-  target: Target;
+/** The `external` target's settings: MinIO servers that already run. */
+export interface ExternalSettings {
+  hot: ExistingMinio & { publicEndpoint: string };
+  cold: ColdMinioSettings;
+}
+
+/** The `kubernetes` target's settings. */
+export interface KubernetesSettings {
+  namespace: string;
+  context?: string;
+  renderYamlTo?: string;
+  minioImage: string;
+  hot: MinioClusterSettings;
+  cold: MinioClusterSettings;
+  hotManagementEndpoint: string;
+  hotPublicEndpoint: string;
+  coldManagementEndpoint: string;
+  managementSources: string[];
+  apiIngressHost?: string;
+}
+
+/** What every target shares. */
+export interface CommonSettings {
   buckets: { uploads: string; artifacts: string; versioning: boolean; ephemeral: boolean };
   lifecycle: { tierName: string; transitionDays: number; minObjectSizeBytes: number };
   api: {
@@ -73,23 +94,16 @@ export interface StackConfig {
     image?: string;
     nodeImage: string;
   };
-  external?: { hot: ExistingMinio & { publicEndpoint: string }; cold: ColdMinioSettings };
-  kubernetes?: {
-    namespace: string;
-    context?: string;
-    renderYamlTo?: string;
-    minioImage: string;
-    hot: MinioClusterSettings;
-    cold: MinioClusterSettings;
-    hotManagementEndpoint: string;
-    hotPublicEndpoint: string;
-    coldManagementEndpoint: string;
-    managementSources: string[];
-    apiIngressHost?: string;
-  };
   /** Settings that work but deserve a second look; index.ts logs them (this module has no side effects). */
   warnings: string[];
 }
+
+/** The two targets as a union: narrowing on `target` gives the settings that target has, no casts. */
+export type StackConfig = CommonSettings &
+  (
+    | { target: "external"; external: ExternalSettings; kubernetes?: undefined }
+    | { target: "kubernetes"; kubernetes: KubernetesSettings; external?: undefined }
+  );
 
 /**
  * Defaults by config key. Pulumi.yaml declares the same defaults (a unit test keeps the two equal),
@@ -272,9 +286,11 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
     );
   }
 
-  const config: StackConfig = { target, buckets, lifecycle, api, warnings: [] };
-  if (target === "external") config.external = externalSettings(r);
-  else config.kubernetes = kubernetesSettings(r, problems, config.warnings);
+  const common: CommonSettings = { buckets, lifecycle, api, warnings: [] };
+  const config: StackConfig =
+    target === "external"
+      ? { ...common, target, external: externalSettings(r) }
+      : { ...common, target, kubernetes: kubernetesSettings(r, problems, common.warnings) };
 
   if (problems.list.length > 0) {
     throw new Error(`Invalid stack configuration:\n  - ${problems.list.join("\n  - ")}`);
@@ -282,7 +298,7 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
   return config;
 }
 
-function externalSettings(r: ReturnType<typeof readers>): NonNullable<StackConfig["external"]> {
+function externalSettings(r: ReturnType<typeof readers>): ExternalSettings {
   const hotEndpoint = r.url("hotEndpoint");
   const coldEndpoint = r.url("coldEndpoint");
   return {
@@ -301,11 +317,7 @@ function externalSettings(r: ReturnType<typeof readers>): NonNullable<StackConfi
   };
 }
 
-function kubernetesSettings(
-  r: ReturnType<typeof readers>,
-  problems: Problems,
-  warnings: string[],
-): NonNullable<StackConfig["kubernetes"]> {
+function kubernetesSettings(r: ReturnType<typeof readers>, problems: Problems, warnings: string[]): KubernetesSettings {
   const cluster = (prefix: "minio" | "cold") => {
     const settings: MinioClusterSettings = {
       mode: r.oneOf(`${prefix}Mode`, ["standalone", "distributed"] as const),

@@ -16,7 +16,7 @@ import {
   type UploadApiStorageSettings,
   uploadApiPodSelector,
 } from "./components/upload-api";
-import { loadStackConfig, type StackConfig } from "./config";
+import { type ExternalSettings, type KubernetesSettings, loadStackConfig } from "./config";
 import { singleKeyWithAllScopes } from "./rules/api-keys";
 
 const project = pulumi.getProject();
@@ -55,7 +55,7 @@ interface Platform {
   deployApi?: (storage: UploadApiStorageSettings, access: ApiAccess) => UploadApi;
 }
 
-function externalPlatform(external: NonNullable<StackConfig["external"]>): Platform {
+function externalPlatform(external: ExternalSettings): Platform {
   return {
     hot: { endpoint: external.hot.endpoint, accessKey: external.hot.accessKey, secretKey: external.hot.secretKey },
     cold: {
@@ -73,7 +73,7 @@ function externalPlatform(external: NonNullable<StackConfig["external"]>): Platf
   };
 }
 
-function kubernetesPlatform(settings: NonNullable<StackConfig["kubernetes"]>): Platform {
+function kubernetesPlatform(settings: KubernetesSettings): Platform {
   const provider = new k8s.Provider("kubernetes", {
     context: settings.context,
     renderYamlToDirectory: settings.renderYamlTo,
@@ -147,9 +147,7 @@ function kubernetesPlatform(settings: NonNullable<StackConfig["kubernetes"]>): P
 }
 
 const platform =
-  config.target === "external"
-    ? externalPlatform(config.external as NonNullable<StackConfig["external"]>)
-    : kubernetesPlatform(config.kubernetes as NonNullable<StackConfig["kubernetes"]>);
+  config.target === "external" ? externalPlatform(config.external) : kubernetesPlatform(config.kubernetes);
 
 const buckets = platform.storageReachable
   ? new ArtifactBuckets("buckets", {
