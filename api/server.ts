@@ -1,8 +1,10 @@
 // The process: read the configuration (exit 1 naming the bad variable), listen, and on SIGTERM or
 // SIGINT stop accepting connections and let in-flight requests, uploads included, finish before
-// exiting. Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds; we give up a little
-// earlier (SHUTDOWN_GRACE_MS) so the exit is ours, not a SIGKILL.
+// exiting (close-with-grace). Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds; we
+// give up earlier (SHUTDOWN_GRACE_MS, from which the pod's grace period is derived) so the exit is
+// ours, not a SIGKILL.
 import { once } from "node:events";
+import closeWithGrace from "close-with-grace";
 // How long in-flight requests get after SIGTERM; the pod's grace period is derived from it.
 import { SHUTDOWN_GRACE_MS } from "../rules/api-settings";
 import { buildApp, SERVER_OPTIONS } from "./app";
@@ -35,31 +37,18 @@ async function main(): Promise<void> {
   app.addHook("onSend", async (_request, reply) => {
     if (closing) reply.header("connection", "close");
   });
-  const shutdown = (signal: string) => {
-    if (closing) return;
+  // On SIGTERM or SIGINT (or an uncaught error): stop listening, let in-flight requests, uploads
+  // included, finish, then exit 0; exit 1 after SHUTDOWN_GRACE_MS or on a second signal.
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger: app.log }, async ({ signal, err }) => {
     closing = true;
+    if (err) app.log.error({ err }, "stopping after an error");
     app.log.info({ signal }, "shutting down: draining in-flight requests");
-    const force = setTimeout(() => {
-      app.log.error("in-flight requests did not finish in time; exiting");
-      process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
-    force.unref();
+    metrics.close();
     // close() stops listening, closes idle keep-alive sockets and resolves once every in-flight
     // request has been answered (and its socket closed), then runs onClose hooks (MinIO sockets).
-    metrics.close();
-    app.close().then(
-      () => {
-        app.log.info("stopped");
-        process.exit(0);
-      },
-      (err: unknown) => {
-        app.log.error({ err }, "error while stopping");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+    await app.close();
+    app.log.info("stopped");
+  });
 
   await once(metrics.listen(config.metricsPort, config.host), "listening");
   await app.listen({ port: config.port, host: config.host });

@@ -65,9 +65,10 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider<BucketInputs, Bucke
   async create(inputs) {
     const client = minioClient(inputs.connection);
     if (await client.bucketExists(inputs.bucket)) {
+      // `pulumi import` cannot import dynamic resources (pulumi/pulumi#16175): no advice to try it.
       throw new Error(
-        `bucket "${inputs.bucket}" already exists on ${inputs.connection.endpoint}; import it ` +
-          `(pulumi import ... ${inputs.bucket}) or choose another name`,
+        `bucket "${inputs.bucket}" already exists on ${inputs.connection.endpoint} and this stack did not ` +
+          "create it: choose another name, or move its data and remove it",
       );
     }
     await client.makeBucket(inputs.bucket, inputs.connection.region ?? "us-east-1");

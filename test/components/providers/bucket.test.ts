@@ -32,7 +32,7 @@ describe("bucket provider against a real MinIO", () => {
 
   it("refuses to adopt an existing bucket silently", async () => {
     await expect(bucketProvider.create(inputs("private-one"))).rejects.toThrowError(
-      /bucket "private-one" already exists on http:\/\/127\.0\.0\.1:\d+; import it/,
+      /bucket "private-one" already exists on http:\/\/127\.0\.0\.1:\d+ and this stack did not create it: choose another name/,
     );
   });
 
