@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifySchemaCompiler, type Fastify
 import { bearerAuth, requireScope } from "./auth";
 import type { Config } from "./config";
 import type { ServiceContext } from "./context";
-import { ApiError, clientErrorHandler, frameworkErrors, registerErrorHandling, schemaErrorFormatter } from "./errors";
+import { apiError, clientErrorHandler, frameworkErrors, registerErrorHandling, schemaErrorFormatter } from "./errors";
 import { KEY_QUERY_PARAMS, loggerOptions } from "./logging";
 import { createMetrics, type Metrics, observeRequests } from "./metrics";
 import { registerOpenApi, registerOpenApiRoute } from "./openapi";
@@ -83,7 +83,7 @@ function answerUnknownMethods(app: FastifyInstance): void {
     const path = request.url.split("?")[0] ?? "";
     const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))];
     if (allowed.length === 0) return;
-    throw new ApiError(405, "METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}`, {
+    throw apiError("METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}`, {
       allow: allowed.join(", "),
     });
   });
@@ -138,7 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     secured.addHook("onRequest", async (request, reply) => {
       const query = request.query as Record<string, unknown>;
       if (KEY_QUERY_PARAMS.some((name) => name in query)) {
-        throw new ApiError(401, "UNAUTHENTICATED", "send the API key in the Authorization header, never in the URL", {
+        throw apiError("UNAUTHENTICATED", "send the API key in the Authorization header, never in the URL", {
           "www-authenticate": "Bearer",
         });
       }

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import type { ApiKey, ApiKeyScope } from "../rules/api-keys";
-import { ApiError } from "./errors";
+import { apiError } from "./errors";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -33,7 +33,7 @@ export function bearerAuth(keys: readonly ApiKey[]): (request: FastifyRequest) =
     const header = request.headers.authorization;
     const match = typeof header === "string" ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
     if (!match?.[1]) {
-      throw new ApiError(401, "UNAUTHENTICATED", "missing bearer token", { "www-authenticate": "Bearer" });
+      throw apiError("UNAUTHENTICATED", "missing bearer token", { "www-authenticate": "Bearer" });
     }
     const presented = digest(match[1]);
     let client: FastifyRequest["client"];
@@ -41,7 +41,7 @@ export function bearerAuth(keys: readonly ApiKey[]): (request: FastifyRequest) =
       if (timingSafeEqual(presented, k.digest)) client ??= k.client;
     }
     if (!client) {
-      throw new ApiError(401, "UNAUTHENTICATED", "invalid bearer token", {
+      throw apiError("UNAUTHENTICATED", "invalid bearer token", {
         "www-authenticate": 'Bearer error="invalid_token"',
       });
     }
@@ -53,5 +53,5 @@ export function bearerAuth(keys: readonly ApiKey[]): (request: FastifyRequest) =
 /** 403 unless the request's key holds `scope`. */
 export function requireScope(request: FastifyRequest, scope: ApiKeyScope): void {
   if (request.client?.scopes.includes(scope)) return;
-  throw new ApiError(403, "FORBIDDEN", `key "${request.client?.name ?? "?"}" does not hold the scope "${scope}"`);
+  throw apiError("FORBIDDEN", `key "${request.client?.name ?? "?"}" does not hold the scope "${scope}"`);
 }

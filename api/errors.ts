@@ -5,6 +5,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
+import { ERROR_CODES, type ErrorCode } from "./error-codes";
 import { type Metrics, routeLabel } from "./metrics";
 
 export const ErrorBody = Type.Object(
@@ -23,7 +24,7 @@ export const RETRY_AFTER_SECONDS = 5;
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
@@ -32,8 +33,10 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string) => new ApiError(400, code, message);
-export const notFound = (code: string, message: string) => new ApiError(404, code, message);
+/** An error answer by its code; the status comes from the one list (error-codes.ts). */
+export function apiError(code: ErrorCode, message: string, headers: Record<string, string> = {}): ApiError {
+  return new ApiError(ERROR_CODES[code], code, message, headers);
+}
 
 export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
   return { error: { code, message } };
@@ -41,18 +44,18 @@ export function errorBody(code: string, message: string): { error: { code: strin
 
 /** 413 for a form field over its size limit (busboy cuts it instead of failing). */
 export function fieldTooLarge(name: string, max: number): ApiError {
-  return new ApiError(413, "FIELD_TOO_LARGE", `field "${name.slice(0, 100)}" is larger than ${max} bytes`);
+  return apiError("FIELD_TOO_LARGE", `field "${name.slice(0, 100)}" is larger than ${max} bytes`);
 }
 
 /** 503 for an upload beyond MAX_CONCURRENT_UPLOADS, answered before its body is read. */
 export function tooBusy(max: number): ApiError {
-  return new ApiError(503, "TOO_BUSY", `this instance is already receiving ${max} uploads, retry later`, {
+  return apiError("TOO_BUSY", `this instance is already receiving ${max} uploads, retry later`, {
     "retry-after": String(RETRY_AFTER_SECONDS),
   });
 }
 
 export function storageUnavailable(): ApiError {
-  return new ApiError(503, "STORAGE_UNAVAILABLE", "object storage is unavailable, retry later", {
+  return apiError("STORAGE_UNAVAILABLE", "object storage is unavailable, retry later", {
     "retry-after": String(RETRY_AFTER_SECONDS),
   });
 }
@@ -85,20 +88,21 @@ export function isStorageUnavailable(err: unknown): boolean {
 }
 
 /** Errors raised by Fastify and @fastify/multipart, by their `code`, as our codes. */
-const FRAMEWORK_ERRORS: Record<string, [number, string]> = {
-  FST_REQ_FILE_TOO_LARGE: [413, "FILE_TOO_LARGE"],
-  FST_FILES_LIMIT: [413, "TOO_MANY_FILES"],
-  FST_PARTS_LIMIT: [413, "TOO_MANY_PARTS"],
-  FST_FIELDS_LIMIT: [413, "TOO_MANY_FIELDS"],
-  FST_INVALID_MULTIPART_CONTENT_TYPE: [415, "NOT_MULTIPART"],
-  FST_PROTO_VIOLATION: [400, "MALFORMED_MULTIPART"],
-  FST_INVALID_JSON_FIELD_ERROR: [400, "INVALID_JSON_FIELD"],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, "UNSUPPORTED_MEDIA_TYPE"],
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, "BODY_TOO_LARGE"],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, "INVALID_BODY"],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, "INVALID_BODY"],
-  FST_ERR_CTP_EMPTY_TYPE: [400, "INVALID_BODY"],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, "INVALID_BODY"],
+const FRAMEWORK_ERRORS: Record<string, ErrorCode> = {
+  FST_REQ_FILE_TOO_LARGE: "FILE_TOO_LARGE",
+  FST_FILES_LIMIT: "TOO_MANY_FILES",
+  // The parts limit is the sum of the others: they refuse first. Kept as a defence.
+  FST_PARTS_LIMIT: "TOO_MANY_PARTS",
+  FST_FIELDS_LIMIT: "TOO_MANY_FIELDS",
+  FST_INVALID_MULTIPART_CONTENT_TYPE: "NOT_MULTIPART",
+  FST_PROTO_VIOLATION: "MALFORMED_MULTIPART",
+  FST_INVALID_JSON_FIELD_ERROR: "INVALID_JSON_FIELD",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  FST_ERR_CTP_BODY_TOO_LARGE: "BODY_TOO_LARGE",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "INVALID_BODY",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "INVALID_BODY",
+  FST_ERR_CTP_EMPTY_TYPE: "INVALID_BODY",
+  FST_ERR_CTP_INVALID_JSON_BODY: "INVALID_BODY",
 };
 
 /** Error messages busboy gives for a body that is not well-formed multipart. */
@@ -110,15 +114,15 @@ export function toApiError(err: unknown): ApiError | undefined {
   if (isStorageUnavailable(err)) return storageUnavailable();
   const fastifyError = err as Partial<FastifyError> & { validationContext?: string };
   if (fastifyError.validation) {
-    return badRequest("VALIDATION_ERROR", fastifyError.message ?? "invalid request");
+    return apiError("VALIDATION_ERROR", fastifyError.message ?? "invalid request");
   }
   const known = fastifyError.code ? FRAMEWORK_ERRORS[fastifyError.code] : undefined;
-  if (known) return new ApiError(known[0], known[1], fastifyError.message ?? known[1]);
+  if (known) return apiError(known, fastifyError.message ?? known);
   if (fastifyError.code === "FST_MP_PREMATURE_CLOSE" || fastifyError.code === "ERR_STREAM_PREMATURE_CLOSE") {
-    return badRequest("REQUEST_ABORTED", "the request body ended before it was complete");
+    return apiError("REQUEST_ABORTED", "the request body ended before it was complete");
   }
   if (err instanceof Error && MALFORMED_MULTIPART.test(err.message)) {
-    return badRequest("MALFORMED_MULTIPART", "the multipart body is malformed");
+    return apiError("MALFORMED_MULTIPART", "the multipart body is malformed");
   }
   // Other client errors Fastify raises carry their 4xx status and a message meant for the client.
   const status = fastifyError.statusCode;
@@ -146,7 +150,7 @@ export function registerErrorHandling(app: FastifyInstance, metrics: Metrics): v
     if (clientGone(request)) {
       metrics.clientDisconnects.inc({ route: routeLabel(request) });
       request.log.info({ reason: err instanceof Error ? err.message : String(err) }, "client disconnected");
-      return sendError(reply, badRequest("REQUEST_ABORTED", "the client went away before the answer"));
+      return sendError(reply, apiError("REQUEST_ABORTED", "the client went away before the answer"));
     }
     const known = toApiError(err);
     if (known) {
@@ -158,10 +162,10 @@ export function registerErrorHandling(app: FastifyInstance, metrics: Metrics): v
       return sendError(reply, known);
     }
     request.log.error({ err }, "unhandled error");
-    return sendError(reply, new ApiError(500, "INTERNAL", "internal error"));
+    return sendError(reply, apiError("INTERNAL", "internal error"));
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, notFound("ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`)),
+    sendError(reply, apiError("ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`)),
   );
 }
 
@@ -186,32 +190,32 @@ const FIELD_ERRORS: { field: string; keyword: string; error: (params: Record<str
   {
     field: "expires_in",
     keyword: "maximum",
-    error: (p) => badRequest("EXPIRY_TOO_LONG", `expires_in must be at most ${p.limit} seconds`),
+    error: (p) => apiError("EXPIRY_TOO_LONG", `expires_in must be at most ${p.limit} seconds`),
   },
   {
     field: "size",
     keyword: "maximum",
-    error: (p) => new ApiError(413, "FILE_TOO_LARGE", `size must be at most ${p.limit} bytes`),
+    error: (p) => apiError("FILE_TOO_LARGE", `size must be at most ${p.limit} bytes`),
   },
   {
     field: "size",
     keyword: "required",
-    error: () => badRequest("SIZE_REQUIRED", "a PUT link is bound to the exact size: send size in bytes"),
+    error: () => apiError("SIZE_REQUIRED", "a PUT link is bound to the exact size: send size in bytes"),
   },
   {
     field: "content_type",
     keyword: "pattern",
-    error: () => new ApiError(415, "UNSUPPORTED_CONTENT_TYPE", "this content type is not allowed"),
+    error: () => apiError("UNSUPPORTED_CONTENT_TYPE", "this content type is not allowed"),
   },
   {
     field: "key",
     keyword: "pattern",
-    error: () => badRequest("INVALID_KEY", "the key has an empty, '.' or '..' segment, or a control character"),
+    error: () => apiError("INVALID_KEY", "the key has an empty, '.' or '..' segment, or a control character"),
   },
   {
     field: "filename",
     keyword: "pattern",
-    error: () => badRequest("INVALID_FILENAME", "the file name has control characters or a '..' segment"),
+    error: () => apiError("INVALID_FILENAME", "the file name has control characters or a '..' segment"),
   },
 ];
 
@@ -256,7 +260,7 @@ export function schemaErrorFormatter(all: SchemaError[], dataVar: string): Error
   }
   const first = errors[0];
   const where = first ? `${dataVar}${first.instancePath.replaceAll("/", ".")}` : dataVar;
-  return badRequest("VALIDATION_ERROR", first ? `${where} ${first.message ?? "is invalid"}` : "invalid request");
+  return apiError("VALIDATION_ERROR", first ? `${where} ${first.message ?? "is invalid"}` : "invalid request");
 }
 
 /** What Node's HTTP parser refuses before Fastify sees a request, as our status and code. */

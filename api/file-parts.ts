@@ -4,7 +4,7 @@
 import type { MultipartFile } from "@fastify/multipart";
 import type { FastifyBaseLogger } from "fastify";
 import { essence, isAllowedContentType } from "./content-types";
-import { ApiError, badRequest } from "./errors";
+import { apiError } from "./errors";
 import type { Expiry } from "./expiry";
 import { FALLBACK_NAME, ORIGINAL_NAME_META, originalNameMetadata, refusedNameReason, safeName } from "./keys";
 import type { Storage } from "./storage";
@@ -26,7 +26,7 @@ export interface StoredFile {
  */
 export function clientFileName(original: string): string {
   const reason = refusedNameReason(original);
-  if (reason) throw badRequest("INVALID_FILENAME", `file name ${JSON.stringify(original.slice(0, 200))} ${reason}`);
+  if (reason) throw apiError("INVALID_FILENAME", `file name ${JSON.stringify(original.slice(0, 200))} ${reason}`);
   return safeName(original) || FALLBACK_NAME;
 }
 
@@ -34,7 +34,7 @@ export function clientFileName(original: string): string {
 export function allowedContentType(part: MultipartFile, allowed: readonly string[]): string {
   const type = essence(part.mimetype);
   if (!type || !isAllowedContentType(type, allowed)) {
-    throw new ApiError(415, "UNSUPPORTED_CONTENT_TYPE", `content type "${part.mimetype}" is not allowed`);
+    throw apiError("UNSUPPORTED_CONTENT_TYPE", `content type "${part.mimetype}" is not allowed`);
   }
   return type;
 }
@@ -74,9 +74,9 @@ export class StagedFiles {
       verify(bytes) {
         // busboy stops counting at the limit and marks the stream truncated instead of failing it.
         if (part.file.truncated) {
-          throw new ApiError(413, "FILE_TOO_LARGE", `file "${originalName}" is larger than ${target.maxBytes} bytes`);
+          throw apiError("FILE_TOO_LARGE", `file "${originalName}" is larger than ${target.maxBytes} bytes`);
         }
-        if (bytes === 0) throw badRequest("EMPTY_FILE", `file "${originalName}" is empty`);
+        if (bytes === 0) throw apiError("EMPTY_FILE", `file "${originalName}" is empty`);
       },
       onAbortFailure: (err, retry) => {
         this.log.warn({ err, key: target.key }, "could not abort multipart upload; retrying in the background");

@@ -15,7 +15,7 @@ import type { FastifyRequest } from "fastify";
 import type { BucketItem, BucketItemStat } from "minio";
 import { Type } from "typebox";
 import type { ServiceContext } from "../context";
-import { ApiError, badRequest, errorResponses, fieldTooLarge, notFound } from "../errors";
+import { apiError, errorResponses, fieldTooLarge } from "../errors";
 import { resolveExpiry } from "../expiry";
 import { allowedContentType, clientFileName, StagedFiles, type StoredFile, storedFileAnswer } from "../file-parts";
 import {
@@ -55,15 +55,14 @@ const ListResponse = Type.Object({
 });
 
 const alreadySaved = (executionId: string) =>
-  new ApiError(409, "ALREADY_SAVED", `execution "${executionId}" already has its artifacts`);
-const resultTooLarge = () =>
-  new ApiError(413, "RESULT_TOO_LARGE", `the result is larger than ${RESULT_MAX_BYTES} bytes`);
+  apiError("ALREADY_SAVED", `execution "${executionId}" already has its artifacts`);
+const resultTooLarge = () => apiError("RESULT_TOO_LARGE", `the result is larger than ${RESULT_MAX_BYTES} bytes`);
 
 function parseResult(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw badRequest("INVALID_RESULT", "the result part is not valid JSON");
+    throw apiError("INVALID_RESULT", "the result part is not valid JSON");
   }
 }
 
@@ -146,7 +145,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
     const names = new Set<string>([RESULT_NAME]);
     for await (const part of request.parts({ limits })) {
       if (part.fieldname === "result") {
-        if (haveResult) throw badRequest("DUPLICATE_RESULT", "send one result part");
+        if (haveResult) throw apiError("DUPLICATE_RESULT", "send one result part");
         if (part.type === "field") {
           if (part.valueTruncated) throw resultTooLarge();
           // @fastify/multipart has already parsed a field sent as application/json.
@@ -163,19 +162,19 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
         continue;
       }
       if (part.fieldname !== "files") {
-        throw badRequest("UNEXPECTED_PART", `unexpected file part "${part.fieldname}"; output files go in "files"`);
+        throw apiError("UNEXPECTED_PART", `unexpected file part "${part.fieldname}"; output files go in "files"`);
       }
       if (files.length >= maxFiles) {
-        throw new ApiError(413, "TOO_MANY_FILES", `at most ${maxFiles} output files per request`);
+        throw apiError("TOO_MANY_FILES", `at most ${maxFiles} output files per request`);
       }
       const contentType = allowedContentType(part, config.limits.allowedContentTypes);
       const name = clientFileName(part.filename);
-      if (names.has(name)) throw badRequest("DUPLICATE_NAME", `two artifacts would be named "${name}"`);
+      if (names.has(name)) throw apiError("DUPLICATE_NAME", `two artifacts would be named "${name}"`);
       names.add(name);
       const key = artifactKey(executionId, attempt, name);
       files.push(await staged.stage(part, { bucket, key, contentType, maxBytes: config.limits.maxUploadBytes }));
     }
-    if (!haveResult) throw badRequest("MISSING_RESULT", 'the multipart body has no "result" part');
+    if (!haveResult) throw apiError("MISSING_RESULT", 'the multipart body has no "result" part');
     return { result, files };
   }
 
@@ -259,7 +258,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
       const expiry = resolveExpiry(request.query.expires_in, config.presign, ctx.now());
       const result = await storage.stat(bucket, resultKey(executionId));
       const attempt = committedAttempt(result);
-      if (!result || !attempt) throw notFound("EXECUTION_NOT_FOUND", `no artifacts for execution "${executionId}"`);
+      if (!result || !attempt) throw apiError("EXECUTION_NOT_FOUND", `no artifacts for execution "${executionId}"`);
       const files = await listObjects(ctx, attemptPrefix(executionId, attempt));
       // The listing has no storage class or content type: one HEAD per object gives both.
       // result.json's HEAD is the one already made.

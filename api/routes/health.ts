@@ -8,7 +8,7 @@ import type * as Minio from "minio";
 import { Type } from "typebox";
 import { READINESS_DEADLINE_MS } from "../../rules/api-settings";
 import type { ServiceContext } from "../context";
-import { ApiError, errorResponses, isStorageUnavailable, RETRY_AFTER_SECONDS, storageUnavailable } from "../errors";
+import { apiError, errorResponses, isStorageUnavailable, RETRY_AFTER_SECONDS, storageUnavailable } from "../errors";
 import { EXECUTIONS_PREFIX, UPLOADS_PREFIX } from "../keys";
 
 /**
@@ -63,7 +63,7 @@ async function checkReadiness(ctx: ServiceContext): Promise<{ status: "ready"; b
   }
   const missing = buckets.filter((_, i) => !present[i]);
   if (missing.length > 0) {
-    throw new ApiError(503, "BUCKETS_MISSING", `missing bucket(s): ${missing.join(", ")}`, {
+    throw apiError("BUCKETS_MISSING", `missing bucket(s): ${missing.join(", ")}`, {
       "retry-after": String(RETRY_AFTER_SECONDS),
     });
   }

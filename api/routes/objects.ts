@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { requireScope } from "../auth";
 import type { ServiceContext } from "../context";
-import { errorResponses, notFound } from "../errors";
+import { apiError, errorResponses } from "../errors";
 import { resolveExpiry } from "../expiry";
 import {
   decodeOriginalName,
@@ -75,10 +75,10 @@ export const objectRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
       const { bucket } = request.params;
       const { key } = request.query;
       const scope = ours.get(bucket);
-      if (!scope) throw notFound("BUCKET_NOT_FOUND", `no bucket "${bucket}" here`);
+      if (!scope) throw apiError("BUCKET_NOT_FOUND", `no bucket "${bucket}" here`);
       requireScope(request, scope.scope);
       const expiry = resolveExpiry(request.query.expires_in, config.presign, ctx.now());
-      const missing = () => notFound("OBJECT_NOT_FOUND", `no object "${key}" in "${bucket}"`);
+      const missing = () => apiError("OBJECT_NOT_FOUND", `no object "${key}" in "${bucket}"`);
       if (!key.startsWith(scope.prefix)) throw missing();
       if (scope.prefix === EXECUTIONS_PREFIX && !(await committedArtifact(key))) throw missing();
       const stat = await storage.stat(bucket, key);

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import type { ServiceContext } from "../context";
-import { badRequest, errorResponses, fieldTooLarge } from "../errors";
+import { apiError, errorResponses, fieldTooLarge } from "../errors";
 import { resolveExpiry } from "../expiry";
 import { allowedContentType, clientFileName, StagedFiles, type StoredFile, storedFileAnswer } from "../file-parts";
 import { uploadKey } from "../keys";
@@ -40,7 +40,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
           continue;
         }
         if (part.fieldname !== "file") {
-          throw badRequest(
+          throw apiError(
             "UNEXPECTED_PART",
             `unexpected multipart part "${part.fieldname}"; send one file part named "file"`,
           );
@@ -50,7 +50,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = 
         await staged.stage(part, { bucket, key, contentType, maxBytes: config.limits.maxUploadBytes, holdSmall: true });
         received = true;
       }
-      if (!received) throw badRequest("MISSING_FILE", 'the multipart body has no file part named "file"');
+      if (!received) throw apiError("MISSING_FILE", 'the multipart body has no file part named "file"');
       // The whole body has been read and accepted: only now does the file become visible.
       const [stored] = await staged.commitAll();
       return stored as StoredFile;

@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ApiError, isStorageUnavailable, RETRY_AFTER_SECONDS, toApiError } from "../../api/errors";
+import { ERROR_CODES } from "../../api/error-codes";
+import { ApiError, apiError, isStorageUnavailable, RETRY_AFTER_SECONDS, toApiError } from "../../api/errors";
 
 const withCode = (message: string, code: string, extra: object = {}) =>
   Object.assign(new Error(message), { code, ...extra });
@@ -57,5 +60,24 @@ describe("error mapping", () => {
   it("our own errors pass through unchanged", () => {
     const err = new ApiError(409, "ALREADY_SAVED", "already");
     expect(toApiError(err)).toBe(err);
+  });
+});
+
+describe("the one list of error codes", () => {
+  it("api/README.md lists exactly the codes of error-codes.ts, each under its status", () => {
+    const readme = readFileSync(join(__dirname, "..", "..", "api", "README.md"), "utf8");
+    const start = readme.indexOf("Error codes (");
+    const paragraph = readme.slice(start, readme.indexOf("\n\n", start)).replace(/\s+/g, " ");
+    const listed: Record<string, number> = {};
+    for (const group of paragraph.slice(paragraph.indexOf(":") + 1).split(";")) {
+      const status = Number(/(\d{3})/.exec(group)?.[1]);
+      for (const [, code] of group.matchAll(/`([A-Z_]+)`/g)) listed[code as string] = status;
+    }
+    expect(listed).toEqual({ ...ERROR_CODES });
+  });
+
+  it("apiError takes the status from the list", () => {
+    expect(apiError("ALREADY_SAVED", "x")).toMatchObject({ statusCode: 409, code: "ALREADY_SAVED" });
+    expect(apiError("TOO_BUSY", "x", { "retry-after": "5" }).headers).toEqual({ "retry-after": "5" });
   });
 });
