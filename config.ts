@@ -45,6 +45,17 @@ export interface ColdMinioSettings extends ExistingMinio {
   endpointFromHot: string;
 }
 
+/** A cold tier on an S3 endpoint we are given (coldKind s3), instead of a MinIO we administer. */
+export interface ColdS3Settings {
+  /** The S3 endpoint as the hot MinIO reaches it (the tier's endpoint). */
+  endpoint: string;
+  bucket: string;
+  region: string;
+  /** Credentials scoped to that bucket (secret). */
+  accessKey: string;
+  secretKey: pulumi.Output<string>;
+}
+
 export interface MinioClusterSettings {
   mode: "standalone" | "distributed";
   replicas: number;
@@ -56,7 +67,8 @@ export interface MinioClusterSettings {
 /** The `external` target's settings: MinIO servers that already run. */
 export interface ExternalSettings {
   hot: ExistingMinio & { publicEndpoint: string };
-  cold: ColdMinioSettings;
+  /** The cold MinIO we administer; absent when the cold tier is an S3 endpoint (`coldS3`). */
+  cold?: ColdMinioSettings;
 }
 
 /** The `kubernetes` target's settings. */
@@ -66,16 +78,20 @@ export interface KubernetesSettings {
   renderYamlTo?: string;
   minioImage: string;
   hot: MinioClusterSettings;
-  cold: MinioClusterSettings;
+  /** Absent when the cold tier is an S3 endpoint (`coldS3`). */
+  cold?: MinioClusterSettings;
   hotManagementEndpoint: string;
   hotPublicEndpoint: string;
-  coldManagementEndpoint: string;
+  /** Absent when the cold tier is an S3 endpoint (`coldS3`). */
+  coldManagementEndpoint?: string;
   managementSources: string[];
   apiIngressHost?: string;
 }
 
 /** What every target shares. */
 export interface CommonSettings {
+  /** Set when coldKind is s3: the tier goes to this S3 endpoint, and no cold MinIO is run or administered. */
+  coldS3?: ColdS3Settings;
   buckets: { uploads: string; artifacts: string; versioning: boolean; ephemeral: boolean };
   lifecycle: { tierName: string; transitionDays: number; minObjectSizeBytes: number };
   api: {
@@ -126,6 +142,8 @@ export const defaults = {
   localApiPort: 18080,
   apiMaxConcurrentUploads: DEFAULT_MAX_CONCURRENT_UPLOADS,
   minioRegion: DEFAULT_REGION,
+  coldKind: "minio",
+  coldRegion: DEFAULT_REGION,
   apiNodeImage: "node:22.23.3-alpine",
   namespace: "workflow-studio-storage",
   minioMode: "standalone",
@@ -286,11 +304,13 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
     );
   }
 
+  const coldKind = r.oneOf("coldKind", ["minio", "s3"] as const);
   const common: CommonSettings = { buckets, lifecycle, api, warnings: [] };
+  if (coldKind === "s3") common.coldS3 = coldS3Settings(r);
   const config: StackConfig =
     target === "external"
-      ? { ...common, target, external: externalSettings(r) }
-      : { ...common, target, kubernetes: kubernetesSettings(r, problems, common.warnings) };
+      ? { ...common, target, external: externalSettings(r, coldKind === "minio") }
+      : { ...common, target, kubernetes: kubernetesSettings(r, problems, common.warnings, coldKind === "minio") };
 
   if (problems.list.length > 0) {
     throw new Error(`Invalid stack configuration:\n  - ${problems.list.join("\n  - ")}`);
@@ -298,16 +318,29 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
   return config;
 }
 
-function externalSettings(r: ReturnType<typeof readers>): ExternalSettings {
+/** coldKind s3: the endpoint as the hot MinIO reaches it, the bucket, its region, bucket-scoped keys. */
+function coldS3Settings(r: ReturnType<typeof readers>): ColdS3Settings {
+  return {
+    endpoint: r.url("coldEndpoint"),
+    bucket: r.string("coldBucket", bucketName, `allowed: ${BUCKET_NAME_RULE}`),
+    region: r.string("coldRegion", REGION_PATTERN, "allowed: a region name such as eu-west-1"),
+    accessKey: r.string("coldAccessKey"),
+    secretKey: r.secret("coldSecretKey", true) ?? pulumi.secret(""),
+  };
+}
+
+function externalSettings(r: ReturnType<typeof readers>, coldMinio: boolean): ExternalSettings {
   const hotEndpoint = r.url("hotEndpoint");
+  const hot = {
+    endpoint: hotEndpoint,
+    publicEndpoint: r.url("hotPublicEndpoint", hotEndpoint || undefined),
+    accessKey: r.string("hotAccessKey"),
+    secretKey: r.secret("hotSecretKey", true) ?? pulumi.secret(""),
+  };
+  if (!coldMinio) return { hot };
   const coldEndpoint = r.url("coldEndpoint");
   return {
-    hot: {
-      endpoint: hotEndpoint,
-      publicEndpoint: r.url("hotPublicEndpoint", hotEndpoint || undefined),
-      accessKey: r.string("hotAccessKey"),
-      secretKey: r.secret("hotSecretKey", true) ?? pulumi.secret(""),
-    },
+    hot,
     cold: {
       endpoint: coldEndpoint,
       endpointFromHot: r.url("coldEndpointFromHot", coldEndpoint || undefined),
@@ -317,7 +350,12 @@ function externalSettings(r: ReturnType<typeof readers>): ExternalSettings {
   };
 }
 
-function kubernetesSettings(r: ReturnType<typeof readers>, problems: Problems, warnings: string[]): KubernetesSettings {
+function kubernetesSettings(
+  r: ReturnType<typeof readers>,
+  problems: Problems,
+  warnings: string[],
+  coldMinio: boolean,
+): KubernetesSettings {
   const cluster = (prefix: "minio" | "cold") => {
     const settings: MinioClusterSettings = {
       mode: r.oneOf(`${prefix}Mode`, ["standalone", "distributed"] as const),
@@ -363,10 +401,11 @@ function kubernetesSettings(r: ReturnType<typeof readers>, problems: Problems, w
       "it is required and must be pinned: a tag other than latest, or @sha256:<digest> (see README, MinIO image)",
     ),
     hot: cluster("minio"),
-    cold: cluster("cold"),
+    // coldKind s3: no cold MinIO runs in the cluster, so none is configured or reached.
+    cold: coldMinio ? cluster("cold") : undefined,
     hotManagementEndpoint: endpoint("minioManagementEndpoint"),
     hotPublicEndpoint: endpoint("minioPublicEndpoint"),
-    coldManagementEndpoint: endpoint("coldManagementEndpoint"),
+    coldManagementEndpoint: coldMinio ? endpoint("coldManagementEndpoint") : undefined,
     managementSources,
     apiIngressHost: r.optional("apiIngressHost"),
   };

@@ -55,18 +55,26 @@ interface Platform {
   deployApi?: (storage: UploadApiStorageSettings, access: ApiAccess) => UploadApi;
 }
 
+/** The cold side as ColdTier takes it: the MinIO we administer, or else the S3 endpoint we are given. */
+function coldStorage(minio: (() => ColdStorage) | undefined): ColdStorage {
+  if (minio) return minio();
+  const s3 = config.coldS3;
+  if (!s3) throw new Error("no cold storage configured: set coldKind and its keys");
+  return { kind: "s3", ...s3 };
+}
+
 function externalPlatform(external: ExternalSettings): Platform {
+  const cold = external.cold;
   return {
     hot: { endpoint: external.hot.endpoint, accessKey: external.hot.accessKey, secretKey: external.hot.secretKey },
-    cold: {
-      kind: "minio",
-      connection: {
-        endpoint: external.cold.endpoint,
-        accessKey: external.cold.accessKey,
-        secretKey: external.cold.secretKey,
-      },
-      endpointFromHot: external.cold.endpointFromHot,
-    },
+    cold: coldStorage(
+      cold &&
+        (() => ({
+          kind: "minio",
+          connection: { endpoint: cold.endpoint, accessKey: cold.accessKey, secretKey: cold.secretKey },
+          endpointFromHot: cold.endpointFromHot,
+        })),
+    ),
     hotInClusterEndpoint: external.hot.endpoint,
     hotPublicEndpoint: external.hot.publicEndpoint,
     storageReachable: true,
@@ -94,17 +102,26 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
     },
     opts,
   );
-  const cold = new MinioCluster(
-    "cold",
-    {
-      namespace: settings.namespace,
-      image: settings.minioImage,
-      ...settings.cold,
-      // The hot cluster moves objects to the cold one: it is the cold tier's only data client.
-      clients: { podSelectors: [hot.podLabels], cidrs: settings.managementSources },
-    },
-    opts,
-  );
+  const coldSettings = settings.cold;
+  const coldManagementEndpoint = settings.coldManagementEndpoint;
+  // coldKind s3: the tier goes to the S3 endpoint we are given; no cold MinIO runs here.
+  const cold =
+    coldSettings && coldManagementEndpoint
+      ? {
+          managementEndpoint: coldManagementEndpoint,
+          cluster: new MinioCluster(
+            "cold",
+            {
+              namespace: settings.namespace,
+              image: settings.minioImage,
+              ...coldSettings,
+              // The hot cluster moves objects to the cold one: it is the cold tier's only data client.
+              clients: { podSelectors: [hot.podLabels], cidrs: settings.managementSources },
+            },
+            opts,
+          ),
+        }
+      : undefined;
   const api = config.api;
   // The management endpoints are configured strings; taking them through `ready` makes every
   // resource that talks to a MinIO wait until its pods are up.
@@ -115,15 +132,18 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
       accessKey: hot.rootUser,
       secretKey: hot.rootPassword,
     },
-    cold: {
-      kind: "minio",
-      connection: {
-        endpoint: whenReady(cold, settings.coldManagementEndpoint),
-        accessKey: cold.rootUser,
-        secretKey: cold.rootPassword,
-      },
-      endpointFromHot: cold.endpoint,
-    },
+    cold: coldStorage(
+      cold &&
+        (() => ({
+          kind: "minio",
+          connection: {
+            endpoint: whenReady(cold.cluster, cold.managementEndpoint),
+            accessKey: cold.cluster.rootUser,
+            secretKey: cold.cluster.rootPassword,
+          },
+          endpointFromHot: cold.cluster.endpoint,
+        })),
+    ),
     hotInClusterEndpoint: hot.endpoint,
     hotPublicEndpoint: settings.hotPublicEndpoint,
     storageReachable: settings.renderYamlTo === undefined,

@@ -50,10 +50,10 @@ describe("loadStackConfig", () => {
     });
     expect(config.lifecycle).toEqual({ tierName: "COLD", transitionDays: 30, minObjectSizeBytes: 10485760 });
     expect(config.external?.hot.publicEndpoint).toBe("http://127.0.0.1:19000");
-    expect(config.external?.cold.endpointFromHot).toBe("http://127.0.0.1:19001");
+    expect(config.external?.cold?.endpointFromHot).toBe("http://127.0.0.1:19001");
     expect(config.kubernetes).toBeUndefined();
     expect(await unwrap(config.external?.hot.secretKey as pulumi.Output<string>)).toBe("hot-secret-value");
-    expect(pulumi.Output.isInstance(config.external?.cold.secretKey)).toBe(true);
+    expect(pulumi.Output.isInstance(config.external?.cold?.secretKey)).toBe(true);
     expect(config.api.apiKeys).toBeUndefined();
     expect(config.api.minioRegion).toBe(DEFAULT_REGION);
     expect(config.api.maxConcurrentUploads).toBe(DEFAULT_MAX_CONCURRENT_UPLOADS);
@@ -256,7 +256,7 @@ describe("loadStackConfig", () => {
         storageSize: "10Gi",
         storageClass: undefined,
       });
-      expect(config.kubernetes?.cold.storageSize).toBe("50Gi");
+      expect(config.kubernetes?.cold?.storageSize).toBe("50Gi");
     });
 
     it("requires at least four drives for a distributed cluster", () => {
@@ -343,5 +343,60 @@ describe("Pulumi.yaml", () => {
     for (const [key, value] of Object.entries(defaults)) expect([key, declared.get(key)]).toEqual([key, String(value)]);
     const withoutDefault = [...declared].filter(([key, value]) => value !== "" && !(key in defaults));
     expect(withoutDefault).toEqual([]);
+  });
+});
+
+describe("coldKind s3: an S3 endpoint we are given as the cold tier", () => {
+  const s3 = {
+    coldKind: "s3",
+    coldEndpoint: "https://s3.eu-west-1.amazonaws.com",
+    coldBucket: "studio-cold-archive",
+    coldRegion: "eu-west-1",
+    coldAccessKey: "AKIAEXAMPLE",
+    coldSecretKey: "bucket-scoped-secret",
+  };
+
+  it("external target: reads the endpoint, bucket, region and bucket-scoped keys; no cold MinIO", async () => {
+    const { coldEndpoint: _, ...hotOnly } = external;
+    const config = loadStackConfig(source({ ...hotOnly, ...s3 }, externalSecrets));
+    expect(config.external?.cold).toBeUndefined();
+    expect(config.coldS3).toMatchObject({
+      endpoint: "https://s3.eu-west-1.amazonaws.com",
+      bucket: "studio-cold-archive",
+      region: "eu-west-1",
+      accessKey: "AKIAEXAMPLE",
+    });
+    expect(await unwrap(config.coldS3?.secretKey as pulumi.Output<string>)).toBe("bucket-scoped-secret");
+  });
+
+  it("kubernetes target: no cold cluster and no cold management endpoint are asked for", () => {
+    const config = loadStackConfig(
+      source(
+        {
+          target: "kubernetes",
+          minioImage: "registry.example/minio:pinned",
+          minioManagementEndpoint: "https://minio-admin.example.com",
+          minioPublicEndpoint: "https://files.example.com",
+          ...s3,
+        },
+        ["coldSecretKey"],
+      ),
+    );
+    expect(config.kubernetes?.cold).toBeUndefined();
+    expect(config.kubernetes?.coldManagementEndpoint).toBeUndefined();
+    expect(config.coldS3?.bucket).toBe("studio-cold-archive");
+  });
+
+  it("names what is missing or wrong: bucket, region, a plain-text secret", () => {
+    const message = failure({ ...external, ...s3, coldBucket: "", coldRegion: "EU West" }, ["hotSecretKey"]);
+    expect(message).toContain("wss:coldBucket");
+    expect(message).toContain('wss:coldRegion: "EU West" is not valid');
+    expect(message).toContain("wss:coldSecretKey: is stored in plain text");
+  });
+
+  it("refuses an unknown kind", () => {
+    expect(failure({ ...external, coldKind: "azure" }, externalSecrets)).toContain(
+      'wss:coldKind: "azure" is not valid',
+    );
   });
 });

@@ -166,9 +166,44 @@ describe("lifecycle documents and a real transition against real hot and cold Mi
     expect((await head(hot, "transitions", "other/model.bin"))["x-amz-storage-class"]).toBeUndefined();
   });
 
+  it("an s3-type tier (an S3 endpoint we are given, coldKind s3) carries a transition too", async () => {
+    const coldRoot = minio.connection("cold");
+    const archiveUser = { accessKey: "archive-writer", secretKey: "archive-writer-secret-0123456789" };
+    await minio.client("cold").makeBucket("s3-archive");
+    await addCannedPolicy(coldRoot, archiveUser.accessKey, tierUserPolicy("s3-archive"));
+    await addUser(coldRoot, archiveUser.accessKey, archiveUser.secretKey);
+    await attachPolicies(coldRoot, archiveUser.accessKey, [archiveUser.accessKey]);
+    await addTier(hot, {
+      name: "ARCHIVE",
+      type: "s3",
+      endpoint: minio.server("cold").endpoint,
+      bucket: "s3-archive",
+      prefix: "",
+      region: "us-east-1",
+      ...archiveUser,
+    });
+    const client = minio.client("hot");
+    await client.makeBucket("s3-transitions");
+    await writeLifecycle(
+      client,
+      "s3-transitions",
+      buildDocument({ ...base, bucket: "s3-transitions", tier: "ARCHIVE", transitionDays: 0 }),
+    );
+    const large = randomBytes(64 * 1024);
+    await client.putObject("s3-transitions", "runs/2/model.bin", large);
+    await waitFor("the object to reach the s3-type tier", async () => {
+      const h = await head(hot, "s3-transitions", "runs/2/model.bin");
+      return h["x-amz-storage-class"] === "ARCHIVE" ? h : undefined;
+    });
+    const remote: string[] = [];
+    for await (const o of minio.client("cold").listObjects("s3-archive", "", true)) if (o.name) remote.push(o.name);
+    expect(remote).toHaveLength(1);
+    expect(await readAll(await client.getObject("s3-transitions", "runs/2/model.bin"))).toEqual(large);
+  });
+
   it("the hot MinIO holds only the restricted user's keys for the tier, and that user carried the transition", async () => {
     const tiers = await listTiers(hot);
-    expect(tiers.map((t) => [t.name, t.accessKey])).toEqual([["COLD", TIER_USER.accessKey]]);
+    expect(tiers.find((t) => t.name === "COLD")?.accessKey).toBe(TIER_USER.accessKey);
     expect(JSON.stringify(tiers)).not.toContain(minio.server("cold").accessKey);
     // The restricted user reaches nothing but its bucket on the cold side.
     const asTierUser = clientFor({ endpoint: minio.server("cold").endpoint, ...TIER_USER });
