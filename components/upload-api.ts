@@ -124,21 +124,6 @@ export class UploadApi extends pulumi.ComponentResource {
       },
       child,
     );
-    const fromSecret = (key: string) => ({
-      name: key,
-      valueFrom: { secretKeyRef: { name: credentials.metadata.name, key } },
-    });
-
-    const settings = apiSettingsEnvironment(args.storage);
-    const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-    const settingsChecksum = pulumi.output(settings).apply((values) => sha256(JSON.stringify(values)));
-    // A hash reveals nothing of the credentials, yet changes when they rotate.
-    const credentialsChecksum = pulumi.unsecret(
-      pulumi
-        .all([args.credentials.accessKey, args.credentials.secretKey, args.apiKeys])
-        .apply((values) => sha256(values.join("\n"))),
-    );
-
     const bundle = args.image ? undefined : args.bundle;
     const bundleMap = bundle
       ? new k8s.core.v1.ConfigMap(
@@ -147,18 +132,7 @@ export class UploadApi extends pulumi.ComponentResource {
           child,
         )
       : undefined;
-
-    const securityContext = {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-    };
-    const nodeImage = args.nodeImage ?? "node:22.23.3-alpine";
-    const probe = (path: string) => ({
-      httpGet: { path, port },
-      periodSeconds: 10,
-      timeoutSeconds: PROBE_TIMEOUT_SECONDS,
-    });
+    const settings = apiSettingsEnvironment(args.storage);
 
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,
@@ -169,84 +143,13 @@ export class UploadApi extends pulumi.ComponentResource {
           selector: { matchLabels: labels },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            metadata: {
-              labels,
-              annotations: {
-                "checksum/bundle": bundle?.sha256 ?? "image",
-                "checksum/settings": settingsChecksum,
-                "checksum/credentials": credentialsChecksum,
-                // Prometheus scrapes the pods directly, on the port the Service leaves out.
-                "prometheus.io/scrape": "true",
-                "prometheus.io/port": String(metricsPort),
-                "prometheus.io/path": "/metrics",
-              },
-            },
-            spec: {
-              automountServiceAccountToken: false,
-              // Graceful shutdown drains in-flight uploads; give it time before SIGKILL.
-              terminationGracePeriodSeconds: POD_GRACE_SECONDS,
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 1000,
-                runAsGroup: 1000,
-                seccompProfile: { type: "RuntimeDefault" },
-              },
-              initContainers: bundleMap
-                ? [
-                    {
-                      // The ConfigMap holds the bundle gzipped: unpack it into the pod's /app.
-                      name: "unpack-bundle",
-                      image: nodeImage,
-                      command: ["sh", "-c", "gunzip -c /bundle/server.js.gz > /app/server.js"],
-                      securityContext,
-                      volumeMounts: [
-                        { name: "bundle", mountPath: "/bundle", readOnly: true },
-                        { name: "app", mountPath: "/app" },
-                      ],
-                    },
-                  ]
-                : [],
-              containers: [
-                {
-                  name: "api",
-                  image: args.image ?? nodeImage,
-                  ...(bundleMap ? { command: ["node", "/app/server.js"] } : {}),
-                  ports: [
-                    { name: "http", containerPort: port },
-                    { name: "metrics", containerPort: metricsPort },
-                  ],
-                  env: [
-                    ...Object.entries(settings).map(([key, value]) => ({ name: key, value })),
-                    fromSecret("MINIO_ACCESS_KEY"),
-                    fromSecret("MINIO_SECRET_KEY"),
-                    fromSecret("API_KEYS"),
-                  ],
-                  // Keep serving for a few seconds after SIGTERM is due: endpoints take that long to
-                  // drop the pod, and connections arriving meanwhile would be refused.
-                  lifecycle: { preStop: { sleep: { seconds: PRE_STOP_PAUSE_SECONDS } } },
-                  livenessProbe: probe("/healthz"),
-                  readinessProbe: probe("/readyz"),
-                  resources: args.resources ?? {
-                    requests: { cpu: "100m", memory: "128Mi" },
-                    limits: { memory: "512Mi" },
-                  },
-                  securityContext,
-                  volumeMounts: [
-                    { name: "tmp", mountPath: "/tmp" },
-                    ...(bundleMap ? [{ name: "app", mountPath: "/app", readOnly: true }] : []),
-                  ],
-                },
-              ],
-              volumes: [
-                { name: "tmp", emptyDir: {} },
-                ...(bundleMap
-                  ? [
-                      { name: "app", emptyDir: {} },
-                      { name: "bundle", configMap: { name: bundleMap.metadata.name } },
-                    ]
-                  : []),
-              ],
-            },
+            metadata: { labels, annotations: podAnnotations(args, settings, bundle) },
+            spec: apiPodSpec({
+              args,
+              settings,
+              secretName: credentials.metadata.name,
+              bundleMapName: bundleMap?.metadata.name,
+            }),
           },
         },
       },
@@ -259,7 +162,6 @@ export class UploadApi extends pulumi.ComponentResource {
       { metadata: meta(""), spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: port }] } },
       child,
     );
-
     if (replicas > 1) {
       new k8s.policy.v1.PodDisruptionBudget(
         `${name}-pdb`,
@@ -267,29 +169,10 @@ export class UploadApi extends pulumi.ComponentResource {
         child,
       );
     }
-
     if (args.ingressHost) {
       new k8s.networking.v1.Ingress(
         `${name}-ingress`,
-        {
-          metadata: meta(""),
-          spec: {
-            rules: [
-              {
-                host: args.ingressHost,
-                http: {
-                  paths: [
-                    {
-                      path: "/",
-                      pathType: "Prefix",
-                      backend: { service: { name: service.metadata.name, port: { number: 80 } } },
-                    },
-                  ],
-                },
-              },
-            ],
-          },
-        },
+        { metadata: meta(""), spec: { rules: [ingressRule(args.ingressHost, service.metadata.name)] } },
         child,
       );
     }
@@ -297,4 +180,130 @@ export class UploadApi extends pulumi.ComponentResource {
     this.url = pulumi.interpolate`http://${service.metadata.name}.${args.namespace}.svc.cluster.local`;
     this.registerOutputs({ url: this.url });
   }
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/**
+ * The pod's annotations: checksums of the bundle, the settings and the credentials (a change to any
+ * of them rolls the pods; a hash reveals nothing of the credentials) and where Prometheus scrapes.
+ */
+function podAnnotations(
+  args: UploadApiArgs,
+  settings: Record<string, pulumi.Input<string>>,
+  bundle: ApiBundle | undefined,
+): Record<string, pulumi.Input<string>> {
+  return {
+    "checksum/bundle": bundle?.sha256 ?? "image",
+    "checksum/settings": pulumi.output(settings).apply((values) => sha256(JSON.stringify(values))),
+    "checksum/credentials": pulumi.unsecret(
+      pulumi
+        .all([args.credentials.accessKey, args.credentials.secretKey, args.apiKeys])
+        .apply((values) => sha256(values.join("\n"))),
+    ),
+    // Prometheus scrapes the pods directly, on the port the Service leaves out.
+    "prometheus.io/scrape": "true",
+    "prometheus.io/port": String(metricsPort),
+    "prometheus.io/path": "/metrics",
+  };
+}
+
+const securityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+};
+
+const probe = (path: string) => ({
+  httpGet: { path, port },
+  periodSeconds: 10,
+  timeoutSeconds: PROBE_TIMEOUT_SECONDS,
+});
+
+/**
+ * The API's pod: hardened, non-root, read-only; with a bundle, an init container unpacks it from the
+ * ConfigMap into /app and the stock Node.js image runs it; with an image, the image runs as is.
+ */
+function apiPodSpec(p: {
+  args: UploadApiArgs;
+  settings: Record<string, pulumi.Input<string>>;
+  secretName: pulumi.Input<string>;
+  bundleMapName: pulumi.Input<string> | undefined;
+}) {
+  const { args, settings, bundleMapName } = p;
+  const nodeImage = args.nodeImage ?? "node:22.23.3-alpine";
+  const fromSecret = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: p.secretName, key } } });
+  return {
+    automountServiceAccountToken: false,
+    // Graceful shutdown drains in-flight uploads; give it time before SIGKILL.
+    terminationGracePeriodSeconds: POD_GRACE_SECONDS,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    initContainers: bundleMapName
+      ? [
+          {
+            // The ConfigMap holds the bundle gzipped: unpack it into the pod's /app.
+            name: "unpack-bundle",
+            image: nodeImage,
+            command: ["sh", "-c", "gunzip -c /bundle/server.js.gz > /app/server.js"],
+            securityContext,
+            volumeMounts: [
+              { name: "bundle", mountPath: "/bundle", readOnly: true },
+              { name: "app", mountPath: "/app" },
+            ],
+          },
+        ]
+      : [],
+    containers: [
+      {
+        name: "api",
+        image: args.image ?? nodeImage,
+        ...(bundleMapName ? { command: ["node", "/app/server.js"] } : {}),
+        ports: [
+          { name: "http", containerPort: port },
+          { name: "metrics", containerPort: metricsPort },
+        ],
+        env: [
+          ...Object.entries(settings).map(([key, value]) => ({ name: key, value })),
+          fromSecret("MINIO_ACCESS_KEY"),
+          fromSecret("MINIO_SECRET_KEY"),
+          fromSecret("API_KEYS"),
+        ],
+        // Keep serving for a few seconds after SIGTERM is due: endpoints take that long to drop the
+        // pod, and connections arriving meanwhile would be refused.
+        lifecycle: { preStop: { sleep: { seconds: PRE_STOP_PAUSE_SECONDS } } },
+        livenessProbe: probe("/healthz"),
+        readinessProbe: probe("/readyz"),
+        resources: args.resources ?? { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        securityContext,
+        volumeMounts: [
+          { name: "tmp", mountPath: "/tmp" },
+          ...(bundleMapName ? [{ name: "app", mountPath: "/app", readOnly: true }] : []),
+        ],
+      },
+    ],
+    volumes: [
+      { name: "tmp", emptyDir: {} },
+      ...(bundleMapName
+        ? [
+            { name: "app", emptyDir: {} },
+            { name: "bundle", configMap: { name: bundleMapName } },
+          ]
+        : []),
+    ],
+  };
+}
+
+/** An Ingress rule sending every path of `host` to the API's Service. */
+function ingressRule(host: string, serviceName: pulumi.Input<string>) {
+  return {
+    host,
+    http: {
+      paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: serviceName, port: { number: 80 } } } }],
+    },
+  };
 }
