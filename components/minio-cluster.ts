@@ -130,13 +130,6 @@ export class MinioCluster extends pulumi.ComponentResource {
       .apply(([namespace, headlessService]) =>
         minioServerArgs({ mode, replicas, drivesPerPod, statefulSet: name, headlessService, namespace }),
       );
-    const healthProbe = (path: string, period: number) => ({
-      httpGet: { path, port: s3Port, scheme: "HTTP" },
-      periodSeconds: period,
-      timeoutSeconds: 5,
-      failureThreshold: 6,
-    });
-
     const statefulSet = new k8s.apps.v1.StatefulSet(
       `${name}-sts`,
       {
@@ -148,65 +141,14 @@ export class MinioCluster extends pulumi.ComponentResource {
           podManagementPolicy: mode === "distributed" ? "Parallel" : "OrderedReady",
           selector: { matchLabels: labels },
           template: {
-            metadata: {
-              labels,
-              annotations:
-                metrics === "annotations"
-                  ? {
-                      "prometheus.io/scrape": "true",
-                      "prometheus.io/path": "/minio/v2/metrics/cluster",
-                      "prometheus.io/port": String(s3Port),
-                    }
-                  : {},
-            },
-            spec: {
-              automountServiceAccountToken: false,
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 1000,
-                runAsGroup: 1000,
-                fsGroup: 1000,
-                fsGroupChangePolicy: "OnRootMismatch",
-                seccompProfile: { type: "RuntimeDefault" },
-              },
-              containers: [
-                {
-                  name: "minio",
-                  image: args.image,
-                  args: args$,
-                  ports: [{ name: "s3", containerPort: s3Port }],
-                  env: [
-                    {
-                      name: "MINIO_ROOT_USER",
-                      valueFrom: { secretKeyRef: { name: rootSecret.metadata.name, key: "MINIO_ROOT_USER" } },
-                    },
-                    {
-                      name: "MINIO_ROOT_PASSWORD",
-                      valueFrom: { secretKeyRef: { name: rootSecret.metadata.name, key: "MINIO_ROOT_PASSWORD" } },
-                    },
-                    // The NetworkPolicy limits who reaches the port; Prometheus needs no token then.
-                    { name: "MINIO_PROMETHEUS_AUTH_TYPE", value: "public" },
-                    { name: "MINIO_BROWSER", value: "off" },
-                  ],
-                  livenessProbe: healthProbe("/minio/health/live", 10),
-                  readinessProbe: healthProbe("/minio/health/ready", 5),
-                  resources: args.resources ?? {
-                    requests: { cpu: "250m", memory: "512Mi" },
-                    limits: { memory: "2Gi" },
-                  },
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    capabilities: { drop: ["ALL"] },
-                  },
-                  volumeMounts: [
-                    ...driveNames.map((drive, i) => ({ name: drive, mountPath: `/data/${i}` })),
-                    { name: "tmp", mountPath: "/tmp" },
-                  ],
-                },
-              ],
-              volumes: [{ name: "tmp", emptyDir: {} }],
-            },
+            metadata: { labels, annotations: metrics === "annotations" ? scrapeAnnotations : {} },
+            spec: minioPodSpec({
+              image: args.image,
+              serverArgs: args$,
+              rootSecretName: rootSecret.metadata.name,
+              driveNames,
+              resources: args.resources,
+            }),
           },
           volumeClaimTemplates: driveNames.map((drive) => ({
             metadata: { name: drive, labels },
@@ -230,27 +172,9 @@ export class MinioCluster extends pulumi.ComponentResource {
       );
     }
 
-    const clients = args.clients ?? {};
     new k8s.networking.v1.NetworkPolicy(
       `${name}-netpol`,
-      {
-        metadata: meta(""),
-        spec: {
-          podSelector: { matchLabels: labels },
-          policyTypes: ["Ingress"],
-          ingress: [
-            {
-              from: [
-                // Peers of a distributed cluster talk to each other.
-                { podSelector: { matchLabels: labels } },
-                ...(clients.podSelectors ?? []).map((matchLabels) => ({ podSelector: { matchLabels } })),
-                ...(clients.cidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })),
-              ],
-              ports: [{ protocol: "TCP", port: s3Port }],
-            },
-          ],
-        },
-      },
+      { metadata: meta(""), spec: networkPolicySpec(labels, args.clients ?? {}) },
       child,
     );
 
@@ -282,4 +206,87 @@ export class MinioCluster extends pulumi.ComponentResource {
       rootPassword: this.rootPassword,
     });
   }
+}
+
+/** Prometheus scrape annotations for MinIO's cluster metrics (public: the NetworkPolicy limits who reaches them). */
+const scrapeAnnotations = {
+  "prometheus.io/scrape": "true",
+  "prometheus.io/path": "/minio/v2/metrics/cluster",
+  "prometheus.io/port": String(s3Port),
+};
+
+const healthProbe = (path: string, period: number) => ({
+  httpGet: { path, port: s3Port, scheme: "HTTP" },
+  periodSeconds: period,
+  timeoutSeconds: 5,
+  failureThreshold: 6,
+});
+
+/** A MinIO pod: non-root, read-only, no capabilities; root credentials from the Secret; one mount per drive. */
+function minioPodSpec(p: {
+  image: pulumi.Input<string>;
+  serverArgs: pulumi.Input<string[]>;
+  rootSecretName: pulumi.Input<string>;
+  driveNames: string[];
+  resources: MinioClusterArgs["resources"];
+}) {
+  const fromRootSecret = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: p.rootSecretName, key } } });
+  return {
+    automountServiceAccountToken: false,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      fsGroupChangePolicy: "OnRootMismatch",
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    containers: [
+      {
+        name: "minio",
+        image: p.image,
+        args: p.serverArgs,
+        ports: [{ name: "s3", containerPort: s3Port }],
+        env: [
+          fromRootSecret("MINIO_ROOT_USER"),
+          fromRootSecret("MINIO_ROOT_PASSWORD"),
+          // The NetworkPolicy limits who reaches the port; Prometheus needs no token then.
+          { name: "MINIO_PROMETHEUS_AUTH_TYPE", value: "public" },
+          { name: "MINIO_BROWSER", value: "off" },
+        ],
+        livenessProbe: healthProbe("/minio/health/live", 10),
+        readinessProbe: healthProbe("/minio/health/ready", 5),
+        resources: p.resources ?? { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "2Gi" } },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        },
+        volumeMounts: [
+          ...p.driveNames.map((drive, i) => ({ name: drive, mountPath: `/data/${i}` })),
+          { name: "tmp", mountPath: "/tmp" },
+        ],
+      },
+    ],
+    volumes: [{ name: "tmp", emptyDir: {} }],
+  };
+}
+
+/** Who reaches MinIO's S3 port: its own peers, the given client pods, the given CIDRs; nobody else. */
+function networkPolicySpec(labels: Record<string, string>, clients: NonNullable<MinioClusterArgs["clients"]>) {
+  return {
+    podSelector: { matchLabels: labels },
+    policyTypes: ["Ingress"],
+    ingress: [
+      {
+        from: [
+          // Peers of a distributed cluster talk to each other.
+          { podSelector: { matchLabels: labels } },
+          ...(clients.podSelectors ?? []).map((matchLabels) => ({ podSelector: { matchLabels } })),
+          ...(clients.cidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })),
+        ],
+        ports: [{ protocol: "TCP", port: s3Port }],
+      },
+    ],
+  };
 }
