@@ -42,6 +42,19 @@ async function attachOnce(connection: MinioConnection, user: string, policy: str
 }
 
 /**
+ * Creates or updates a user and its one canned policy, and attaches it: what the provider does on
+ * create and update, and what the tests do to stand up the identities the program would create.
+ */
+export async function applyScopedUser(
+  connection: MinioConnection,
+  user: { accessKey: string; secretKey: string; policyName: string; policy: object },
+): Promise<void> {
+  await addCannedPolicy(connection, user.policyName, user.policy);
+  await addUser(connection, user.accessKey, user.secretKey);
+  await attachOnce(connection, user.accessKey, user.policyName);
+}
+
+/**
  * A MinIO user that holds exactly one policy of its own: the least-privilege identity of a client
  * (the API, or the hot cluster on the cold one). The user, the canned policy and the attachment
  * are one resource, so they appear and disappear together.
@@ -57,9 +70,7 @@ export const scopedUserProvider: pulumi.dynamic.ResourceProvider<ScopedUserInput
   },
 
   async create(inputs) {
-    await addCannedPolicy(inputs.connection, inputs.policyName, inputs.policy);
-    await addUser(inputs.connection, inputs.accessKey, inputs.secretKey);
-    await attachOnce(inputs.connection, inputs.accessKey, inputs.policyName);
+    await applyScopedUser(inputs.connection, inputs);
     return { id: inputs.accessKey, outs: inputs };
   },
 
@@ -75,9 +86,7 @@ export const scopedUserProvider: pulumi.dynamic.ResourceProvider<ScopedUserInput
   },
 
   async update(_id, _olds, news) {
-    await addCannedPolicy(news.connection, news.policyName, news.policy);
-    await addUser(news.connection, news.accessKey, news.secretKey);
-    await attachOnce(news.connection, news.accessKey, news.policyName);
+    await applyScopedUser(news.connection, news);
     return { outs: news };
   },
 

@@ -9,7 +9,7 @@ import type * as Minio from "minio";
 import { type AppOptions, buildApp } from "../../api/app";
 import { type Config, loadConfig } from "../../api/config";
 import { apiAccessPolicy } from "../../components/api-access-policy";
-import { addCannedPolicy, addUser, attachPolicies } from "../../components/providers/minio-admin";
+import { applyScopedUser } from "../../components/providers/scoped-user";
 import { API_KEY_SCOPES, type ApiKeyScope } from "../../rules/api-keys";
 import type { MinioServerInfo } from "../../scripts/local-minio.mts";
 import { clientFor, startTestMinio, type TestMinio } from "../helpers/minio";
@@ -37,9 +37,7 @@ export async function createApiUser(
 ): Promise<{ accessKey: string; secretKey: string }> {
   const root = { endpoint: server.endpoint, accessKey: server.accessKey, secretKey: server.secretKey };
   const policy = apiAccessPolicy({ uploadsBucket: buckets.uploads, artifactsBucket: buckets.artifacts });
-  await addCannedPolicy(root, accessKey, policy);
-  await addUser(root, accessKey, API_USER.secretKey);
-  await attachPolicies(root, accessKey, [accessKey]);
+  await applyScopedUser(root, { accessKey, secretKey: API_USER.secretKey, policyName: accessKey, policy });
   return { accessKey, secretKey: API_USER.secretKey };
 }
 

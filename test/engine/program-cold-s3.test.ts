@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tierUserPolicy } from "../../components/cold-tier";
-import { addCannedPolicy, addUser, attachPolicies, listTiers } from "../../components/providers/minio-admin";
+import { listTiers } from "../../components/providers/minio-admin";
+import { applyScopedUser } from "../../components/providers/scoped-user";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
 import { startTestMinio, type TestMinio } from "../helpers/minio";
 
@@ -19,9 +20,7 @@ describe("the program, external target, with an S3 endpoint as the cold tier", (
     minio = await startTestMinio();
     const cold = minio.connection("cold");
     await minio.client("cold").makeBucket("archive");
-    await addCannedPolicy(cold, scoped.accessKey, tierUserPolicy("archive"));
-    await addUser(cold, scoped.accessKey, scoped.secretKey);
-    await attachPolicies(cold, scoped.accessKey, [scoped.accessKey]);
+    await applyScopedUser(cold, { ...scoped, policyName: scoped.accessKey, policy: tierUserPolicy("archive") });
     const hot = minio.server("hot");
     eph = await createEphemeralStack(root, {
       "workflow-studio-storage:target": { value: "external" },

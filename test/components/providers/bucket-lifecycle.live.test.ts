@@ -5,16 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tierUserPolicy } from "../../../components/cold-tier";
 import { readLifecycle, writeLifecycle } from "../../../components/providers/bucket-lifecycle";
 import { buildDocument, type LifecycleSettings } from "../../../components/providers/lifecycle-document";
-import {
-  addCannedPolicy,
-  addTier,
-  addUser,
-  attachPolicies,
-  isMinioAdminError,
-  listTiers,
-  removeTier,
-} from "../../../components/providers/minio-admin";
+import { addTier, isMinioAdminError, listTiers, removeTier } from "../../../components/providers/minio-admin";
 import type { MinioConnection } from "../../../components/providers/minio-connection";
+import { applyScopedUser } from "../../../components/providers/scoped-user";
 import { clientFor, readAll, startTestMinio, type TestMinio } from "../../helpers/minio";
 
 /** A signed HEAD, to see the response headers exactly as MinIO sends them. */
@@ -70,9 +63,11 @@ describe("lifecycle documents and a real transition against real hot and cold Mi
     // The tier carries the restricted cold-side user ColdTier creates, with its very policy: never
     // the cold root credentials.
     const coldRoot = minio.connection("cold");
-    await addCannedPolicy(coldRoot, TIER_USER.accessKey, tierUserPolicy("cold-tier"));
-    await addUser(coldRoot, TIER_USER.accessKey, TIER_USER.secretKey);
-    await attachPolicies(coldRoot, TIER_USER.accessKey, [TIER_USER.accessKey]);
+    await applyScopedUser(coldRoot, {
+      ...TIER_USER,
+      policyName: TIER_USER.accessKey,
+      policy: tierUserPolicy("cold-tier"),
+    });
     await addTier(hot, {
       name: "COLD",
       type: "minio",
@@ -170,9 +165,11 @@ describe("lifecycle documents and a real transition against real hot and cold Mi
     const coldRoot = minio.connection("cold");
     const archiveUser = { accessKey: "archive-writer", secretKey: "archive-writer-secret-0123456789" };
     await minio.client("cold").makeBucket("s3-archive");
-    await addCannedPolicy(coldRoot, archiveUser.accessKey, tierUserPolicy("s3-archive"));
-    await addUser(coldRoot, archiveUser.accessKey, archiveUser.secretKey);
-    await attachPolicies(coldRoot, archiveUser.accessKey, [archiveUser.accessKey]);
+    await applyScopedUser(coldRoot, {
+      ...archiveUser,
+      policyName: archiveUser.accessKey,
+      policy: tierUserPolicy("s3-archive"),
+    });
     await addTier(hot, {
       name: "ARCHIVE",
       type: "s3",
