@@ -92,7 +92,14 @@ export interface KubernetesSettings {
 export interface CommonSettings {
   /** Set when coldKind is s3: the tier goes to this S3 endpoint, and no cold MinIO is run or administered. */
   coldS3?: ColdS3Settings;
-  buckets: { uploads: string; artifacts: string; versioning: boolean; ephemeral: boolean };
+  buckets: {
+    uploads: string;
+    artifacts: string;
+    versioning: boolean;
+    ephemeral: boolean;
+    /** Take over buckets, users and the tier of our names that exist and are not this stack's. */
+    adoptExisting: boolean;
+  };
   lifecycle: { tierName: string; transitionDays: number; minObjectSizeBytes: number };
   api: {
     presignDefaultSeconds: number;
@@ -131,6 +138,7 @@ export const defaults = {
   artifactsBucket: "workflow-artifacts",
   bucketVersioning: false,
   ephemeral: false,
+  adoptExisting: false,
   tierName: "COLD",
   transitionDays: 30,
   /** "Large artifacts": objects above 10 MiB move to the cold tier. */
@@ -261,6 +269,7 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
     artifacts: r.string("artifactsBucket", bucketName, `allowed: ${BUCKET_NAME_RULE}`),
     versioning: r.boolean("bucketVersioning"),
     ephemeral: r.boolean("ephemeral"),
+    adoptExisting: r.boolean("adoptExisting"),
   };
   if (buckets.uploads === buckets.artifacts) {
     problems.add("artifactsBucket", buckets.artifacts, "it must differ from uploadsBucket");

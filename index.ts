@@ -176,6 +176,7 @@ const buckets = platform.storageReachable
       artifactsBucket: config.buckets.artifacts,
       versioning: config.buckets.versioning,
       ephemeral: config.buckets.ephemeral,
+      adoptExisting: config.buckets.adoptExisting,
     })
   : undefined;
 const uploads = buckets?.uploadsBucket ?? config.buckets.uploads;
@@ -188,6 +189,7 @@ const coldTier = platform.storageReachable
       cold: platform.cold,
       tierName: lifecycle.tierName,
       ephemeral: config.buckets.ephemeral,
+      adoptExisting: config.buckets.adoptExisting,
       rules: [
         { name: "uploads", bucket: uploads },
         { name: "artifacts", bucket: artifacts },
@@ -203,6 +205,7 @@ const access = new ApiAccess("api-access", {
   connection: platform.storageReachable ? platform.hot : undefined,
   uploadsBucket: uploads,
   artifactsBucket: artifacts,
+  adoptExisting: config.buckets.adoptExisting,
 });
 
 const storageForApi: UploadApiStorageSettings = {

@@ -14,6 +14,8 @@ export interface ApiAccessArgs {
   artifactsBucket: pulumi.Input<string>;
   /** The user's access key. Default `upload-api`. */
   accessKey?: string;
+  /** Take over a user of that name that exists and is not this stack's (its key is reset). Default false. */
+  adoptExisting?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export class ApiAccess extends pulumi.ComponentResource {
           policy: pulumi
             .all([args.uploadsBucket, args.artifactsBucket])
             .apply(([uploadsBucket, artifactsBucket]) => apiAccessPolicy({ uploadsBucket, artifactsBucket })),
+          adoptExisting: args.adoptExisting ?? false,
         },
         { parent: this },
       );

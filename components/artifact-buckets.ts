@@ -16,6 +16,8 @@ export interface ArtifactBucketsArgs {
    * destroy leaves the buckets and their data in MinIO (retainOnDelete) and never force-deletes.
    */
   ephemeral?: boolean;
+  /** Take over buckets of these names that exist and are not this stack's, with their data. Default false. */
+  adoptExisting?: boolean;
 }
 
 /**
@@ -37,6 +39,7 @@ export class ArtifactBuckets extends pulumi.ComponentResource {
           bucket: bucketName,
           versioning: args.versioning ?? false,
           forceDestroy: ephemeral,
+          adoptExisting: args.adoptExisting ?? false,
         },
         { parent: this, retainOnDelete: !ephemeral },
       );

@@ -49,6 +49,8 @@ export interface ColdTierArgs {
   rules: TransitionRule[];
   /** A throwaway stack: destroy removes the tier even when it holds objects, and the cold bucket with them. */
   ephemeral?: boolean;
+  /** Take over a cold bucket, tier user and tier of these names that exist and are not this stack's. Default false. */
+  adoptExisting?: boolean;
 }
 
 /** Exactly what a MinIO tier does on its remote bucket: write, read, delete, list (and its probe object). */
@@ -89,6 +91,7 @@ export class ColdTier extends pulumi.ComponentResource {
     super("workflow-studio-storage:storage:ColdTier", name, {}, opts);
     const child = { parent: this };
     const ephemeral = args.ephemeral ?? false;
+    const adoptExisting = args.adoptExisting ?? false;
 
     let remote: {
       type: "minio" | "s3";
@@ -104,7 +107,7 @@ export class ColdTier extends pulumi.ComponentResource {
       const bucketName = cold.bucket ?? "cold-tier";
       const bucket = new Bucket(
         `${name}-bucket`,
-        { connection: cold.connection, bucket: bucketName, forceDestroy: ephemeral },
+        { connection: cold.connection, bucket: bucketName, forceDestroy: ephemeral, adoptExisting },
         { ...child, retainOnDelete: !ephemeral },
       );
       const secretKey = new GeneratedSecret(`${name}-user-secret-key`, { length: 40 }, child).value;
@@ -116,6 +119,7 @@ export class ColdTier extends pulumi.ComponentResource {
           secretKey,
           policyName: `tier-${bucketName}`,
           policy: tierUserPolicy(bucketName),
+          adoptExisting,
         },
         { ...child, dependsOn: [bucket] },
       );
@@ -142,6 +146,7 @@ export class ColdTier extends pulumi.ComponentResource {
         region: remote.region,
         credentials: { accessKey: remote.accessKey, secretKey: remote.secretKey },
         forceDelete: ephemeral,
+        adoptExisting,
       },
       // Adding a tier probes the remote with these credentials: they must exist first.
       { ...child, dependsOn: remote.dependsOn },

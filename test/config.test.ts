@@ -47,6 +47,7 @@ describe("loadStackConfig", () => {
       artifacts: "workflow-artifacts",
       versioning: false,
       ephemeral: false,
+      adoptExisting: false,
     });
     expect(config.lifecycle).toEqual({ tierName: "COLD", transitionDays: 30, minObjectSizeBytes: 10485760 });
     expect(config.external?.hot.publicEndpoint).toBe("http://127.0.0.1:19000");

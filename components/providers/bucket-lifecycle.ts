@@ -13,7 +13,13 @@ import {
   transitionRuleId,
 } from "./lifecycle-document";
 import { listTiers, tierNameProblem } from "./minio-admin";
-import { type MinioConnection, type MinioConnectionInput, minioClient } from "./minio-connection";
+import {
+  connectionChanged,
+  type MinioConnection,
+  type MinioConnectionInput,
+  minioClient,
+  withStateConnection,
+} from "./minio-connection";
 import type { MinioTier } from "./tier";
 
 /** Inputs of a {@link BucketLifecycle}. */
@@ -44,6 +50,12 @@ interface LifecycleOutputs extends LifecycleInputs {
   /** The document as last written or read back, normalised: what `diff` compares. */
   rules: NormalDocument;
 }
+/**
+ * What `check` returns: the settings and, once they are all known, the document they make. `rules`
+ * is an input too so that a refresh that finds another document (read returns it as the inputs)
+ * shows in `preview --refresh` as exactly the rules that differ.
+ */
+type CheckedInputs = LifecycleInputs & { rules?: NormalDocument };
 
 /** The bucket's lifecycle document, normalised; [] when it has none. */
 export async function readLifecycle(client: Minio.Client, bucket: string): Promise<NormalDocument> {
@@ -82,9 +94,9 @@ const settingsOf = (i: LifecycleInputs): LifecycleSettings => ({
  * writers would clobber each other). `diff` compares normalised documents, so what minio-js reads
  * back in another shape never shows as a change.
  */
-export const bucketLifecycleProvider: pulumi.dynamic.ResourceProvider<LifecycleInputs, LifecycleOutputs> = {
+export const bucketLifecycleProvider: pulumi.dynamic.ResourceProvider<CheckedInputs, LifecycleOutputs> = {
   async check(_olds, news) {
-    const inputs: LifecycleInputs = {
+    const inputs: CheckedInputs = {
       ...news,
       transitionDays: news.transitionDays ?? 30,
       prefix: news.prefix ?? "",
@@ -113,6 +125,8 @@ export const bucketLifecycleProvider: pulumi.dynamic.ResourceProvider<LifecycleI
         }
       }
     }
+    const settings = settingsOf(inputs);
+    if (isKnown(settings) && failures.length === 0) inputs.rules = buildDocument(settings);
     return { inputs, failures };
   },
 
@@ -122,7 +136,7 @@ export const bucketLifecycleProvider: pulumi.dynamic.ResourceProvider<LifecycleI
     const changes =
       replaces.length > 0 ||
       !documentsEqual(current, buildDocument(settingsOf(news))) ||
-      JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
+      connectionChanged(olds.connection, news.connection);
     return { changes, replaces, deleteBeforeReplace: false };
   },
 
@@ -145,10 +159,14 @@ export const bucketLifecycleProvider: pulumi.dynamic.ResourceProvider<LifecycleI
 
   async read(id, props) {
     if (!props) throw new Error(`reading the lifecycle of bucket "${id}" needs its connection`);
-    const client = minioClient(props.connection);
-    if (!(await client.bucketExists(id))) return {};
-    // Whatever is there now becomes `rules`: a rule changed outside Pulumi shows as an update.
-    return { id, props: { ...props, rules: await readLifecycle(client, id) } };
+    return withStateConnection(props.connection, `reading the lifecycle of bucket "${id}"`, async () => {
+      const client = minioClient(props.connection);
+      if (!(await client.bucketExists(id))) return {};
+      // Whatever is there now becomes `rules`, in the outputs and the inputs: a rule changed outside
+      // Pulumi shows as an update of exactly those rules.
+      const state = { ...props, rules: await readLifecycle(client, id) };
+      return { id, props: state, inputs: state };
+    });
   },
 
   async update(_id, _olds, news) {
@@ -159,13 +177,14 @@ export const bucketLifecycleProvider: pulumi.dynamic.ResourceProvider<LifecycleI
   },
 
   async delete(id, props) {
-    const client = minioClient(props.connection);
-    try {
-      await client.removeBucketLifecycle(id);
-    } catch (err) {
-      // Already gone with its bucket: nothing left to delete.
-      if ((err as { code?: string }).code !== "NoSuchBucket") throw err;
-    }
+    await withStateConnection(props.connection, `deleting the lifecycle of bucket "${id}"`, async () => {
+      try {
+        await minioClient(props.connection).removeBucketLifecycle(id);
+      } catch (err) {
+        // Already gone with its bucket: nothing left to delete.
+        if ((err as { code?: string }).code !== "NoSuchBucket") throw err;
+      }
+    });
   },
 };
 

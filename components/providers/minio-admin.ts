@@ -323,6 +323,22 @@ export async function addCannedPolicy(conn: MinioConnection, name: string, polic
   });
 }
 
+/** A canned policy's document as MinIO keeps it, or undefined when there is no policy of that name. */
+export async function cannedPolicy(conn: MinioConnection, name: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const res = await adminRequest(conn, {
+      method: "GET",
+      path: "/info-canned-policy",
+      query: { name },
+      operation: `read policy ${name}`,
+    });
+    return JSON.parse(res.body.toString("utf8")) as Record<string, unknown>;
+  } catch (err) {
+    if (isMinioAdminError(err, "XMinioAdminNoSuchPolicy")) return undefined;
+    throw err;
+  }
+}
+
 export async function removeCannedPolicy(conn: MinioConnection, name: string): Promise<void> {
   await adminRequest(conn, {
     method: "DELETE",

@@ -14,7 +14,12 @@ import {
   tierNameProblem,
   verifyTier,
 } from "./minio-admin";
-import type { MinioConnection, MinioConnectionInput } from "./minio-connection";
+import {
+  connectionChanged,
+  type MinioConnection,
+  type MinioConnectionInput,
+  withStateConnection,
+} from "./minio-connection";
 
 /** Credentials of the remote (cold) storage a tier writes to. */
 export interface TierCredentials {
@@ -159,14 +164,17 @@ export const tierProvider: pulumi.dynamic.ResourceProvider<TierInputs, TierOutpu
       rotated ||
       olds.forceDelete !== news.forceDelete ||
       olds.adoptExisting !== news.adoptExisting ||
-      JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
+      connectionChanged(olds.connection, news.connection);
     // Two tiers cannot share a name: the old one goes first.
     return { changes, replaces: [...replaces], deleteBeforeReplace: true };
   },
 
   async create(inputs) {
     const existing = (await listTiers(inputs.connection)).find((t) => t.name === inputs.name);
-    if (existing && inputs.adoptExisting) {
+    // A tier with our remote and our access key is ours (a run was interrupted after adding it):
+    // MinIO tiers carry no tags, and the access key is the scoped user this stack made for it.
+    const ours = existing?.accessKey === inputs.credentials.accessKey;
+    if (existing && (inputs.adoptExisting || ours)) {
       const differences = configDifferences(existing, inputs);
       if (differences.length > 0) {
         throw new Error(
@@ -189,22 +197,29 @@ export const tierProvider: pulumi.dynamic.ResourceProvider<TierInputs, TierOutpu
 
   async read(id, props) {
     if (!props) throw new Error(`reading tier "${id}" needs its connection`);
-    const listed = (await listTiers(props.connection)).find((t) => t.name === id);
-    if (!listed) return {};
-    let credentialsHash = props.credentialsHash;
-    try {
-      await verifyTier(props.connection, id);
-    } catch (err) {
-      if (!isMinioAdminError(err)) throw err;
-      // The remote refuses the stored credentials: forget their hash so the next update pushes ours.
-      credentialsHash = "";
-    }
-    if (listed.accessKey !== props.accessKey) credentialsHash = "";
-    // What MinIO lists wins: a remote changed outside Pulumi then shows as a replacement.
-    return {
-      id,
-      props: { ...props, ...listed, prefix: listed.prefix ?? "", region: listed.region ?? "", credentialsHash },
-    };
+    return withStateConnection(props.connection, `reading tier "${id}"`, async () => {
+      const listed = (await listTiers(props.connection)).find((t) => t.name === id);
+      if (!listed) return {};
+      let credentialsHash = props.credentialsHash;
+      try {
+        await verifyTier(props.connection, id);
+      } catch (err) {
+        if (!isMinioAdminError(err)) throw err;
+        // The remote refuses the stored credentials: forget their hash so the next update pushes ours.
+        credentialsHash = "";
+      }
+      if (listed.accessKey !== props.accessKey) credentialsHash = "";
+      // What MinIO lists wins: a remote changed outside Pulumi then shows as a replacement.
+      const { accessKey, ...config } = listed;
+      const state = { ...props, ...config, accessKey, prefix: listed.prefix ?? "", region: listed.region ?? "" };
+      if (credentialsHash) return { id, props: { ...state, credentialsHash } };
+      // Credentials changed outside Pulumi: inputs as found (the secret is not readable, only that it
+      // is not ours), so `preview --refresh` shows the credentials as the change.
+      const { credentialsHash: _, accessKey: __, ...found } = state;
+      const inputs: TierInputs = { ...found, credentials: { accessKey, secretKey: "(changed outside Pulumi)" } };
+      // The SDK types a read's inputs as outputs; the engine takes them as the resource's inputs.
+      return { id, props: { ...state, credentialsHash }, inputs: inputs as unknown as TierOutputs };
+    });
   },
 
   async update(_id, olds, news) {
@@ -215,17 +230,19 @@ export const tierProvider: pulumi.dynamic.ResourceProvider<TierInputs, TierOutpu
   },
 
   async delete(id, props) {
-    try {
-      await removeTier(props.connection, id, { force: props.forceDelete });
-    } catch (err) {
-      if (isMinioAdminError(err, "XMinioAdminTierBackendNotEmpty")) {
-        throw new Error(
-          `tier "${id}" still holds objects in bucket "${props.bucket}" on ${props.endpoint}: removing it would ` +
-            "make them unreadable. Move them back or delete them first, or set forceDelete: true on the tier",
-        );
+    await withStateConnection(props.connection, `deleting tier "${id}"`, async () => {
+      try {
+        await removeTier(props.connection, id, { force: props.forceDelete });
+      } catch (err) {
+        if (isMinioAdminError(err, "XMinioAdminTierBackendNotEmpty")) {
+          throw new Error(
+            `tier "${id}" still holds objects in bucket "${props.bucket}" on ${props.endpoint}: removing it would ` +
+              "make them unreadable. Move them back or delete them first, or set forceDelete: true on the tier",
+          );
+        }
+        throw err;
       }
-      throw err;
-    }
+    });
   },
 };
 

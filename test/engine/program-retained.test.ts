@@ -7,7 +7,7 @@ const root = join(__dirname, "..", "..");
 
 // A stack that is not ephemeral (every real one): destroy keeps the buckets and what they hold,
 // through the real engine, not only in mocks.
-describe("the program, external target, not ephemeral: destroy keeps the data", () => {
+describe("the program, external target, not ephemeral: destroy keeps the data, the next up takes it back", () => {
   let minio: TestMinio;
   let eph: EphemeralStack;
 
@@ -33,5 +33,16 @@ describe("the program, external target, not ephemeral: destroy keeps the data", 
     expect(kept.toString()).toBe('{"kept":true}');
     // The stack no longer tracks them.
     expect(Object.keys(await eph.stack.outputs())).toEqual([]);
+  });
+
+  it("the next up takes the retained buckets back as its own (their ownership tag), data kept", async () => {
+    const up = await eph.stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.summary.resourceChanges?.create).toBeGreaterThan(0);
+    const kept = await readAll(
+      await minio.client("hot").getObject("workflow-artifacts", "executions/kept/result.json"),
+    );
+    expect(kept.toString()).toBe('{"kept":true}');
+    expect((await eph.stack.preview()).changeSummary).not.toHaveProperty("create");
   });
 });

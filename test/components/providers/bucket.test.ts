@@ -1,19 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bucketNameProblem, bucketProvider } from "../../../components/providers/bucket";
 import type { MinioConnection } from "../../../components/providers/minio-connection";
+import { OWNER_TAG } from "../../../rules/ownership";
 import { startTestMinio, type TestMinio } from "../../helpers/minio";
 
 // The provider's operations against a real MinIO, called directly (the engine test runs them too).
 describe("bucket provider against a real MinIO", () => {
   let minio: TestMinio;
   let connection: MinioConnection;
-  const inputs = (bucket: string, extra: { versioning?: boolean; forceDestroy?: boolean } = {}) => ({
+  const inputs = (
+    bucket: string,
+    extra: { versioning?: boolean; forceDestroy?: boolean; adoptExisting?: boolean; owner?: string } = {},
+  ) => ({
     connection,
     bucket,
     versioning: extra.versioning ?? false,
     forceDestroy: extra.forceDestroy ?? false,
+    adoptExisting: extra.adoptExisting ?? false,
+    owner: extra.owner ?? "storage/stack-a",
     private: true,
   });
+  const ownerTag = async (bucket: string) =>
+    (await minio.client("hot").getBucketTagging(bucket)).find((t) => t.Key === OWNER_TAG)?.Value;
 
   beforeAll(async () => {
     minio = await startTestMinio();
@@ -30,10 +38,58 @@ describe("bucket provider against a real MinIO", () => {
     expect(anonymousList.status).toBe(403);
   });
 
-  it("refuses to adopt an existing bucket silently", async () => {
-    await expect(bucketProvider.create(inputs("private-one"))).rejects.toThrowError(
-      /bucket "private-one" already exists on http:\/\/127\.0\.0\.1:\d+ and this stack did not create it: choose another name/,
+  it("tags what it creates with its stack, and takes its own bucket back (retained, or half-created)", async () => {
+    expect(await ownerTag("private-one")).toBe("storage/stack-a");
+    // What a retained bucket or an interrupted create leaves: ours by its tag, settings astray.
+    await minio.client("hot").setBucketVersioning("private-one", { Status: "Enabled" });
+    const again = await bucketProvider.create(inputs("private-one"));
+    expect(again.id).toBe("private-one");
+    expect((await minio.client("hot").getBucketVersioning("private-one"))?.Status).toBe("Suspended");
+    // The data it held is still there.
+    expect(await minio.client("hot").statObject("private-one", "secret.txt")).toBeDefined();
+  });
+
+  it("refuses a bucket that is not its own, saying whose it is and which option adopts it", async () => {
+    await expect(bucketProvider.create(inputs("private-one", { owner: "storage/stack-b" }))).rejects.toThrowError(
+      `bucket "private-one" already exists on ${connection.endpoint} and is not this stack's ` +
+        '(owned by stack "storage/stack-a"): set adoptExisting to take it over with its data, or choose another name',
     );
+    await minio.client("hot").makeBucket("someone-elses");
+    await minio.client("hot").putObject("someone-elses", "theirs.txt", Buffer.from("theirs"));
+    await expect(bucketProvider.create(inputs("someone-elses"))).rejects.toThrowError(
+      "(it carries no ownership mark of this project): set adoptExisting",
+    );
+  });
+
+  it("adopts a bucket when told to: tags it as its own, keeps its data and other tags", async () => {
+    await minio.client("hot").setBucketTagging("someone-elses", { team: "data" });
+    await bucketProvider.create(inputs("someone-elses", { adoptExisting: true }));
+    const tags = await minio.client("hot").getBucketTagging("someone-elses");
+    expect(Object.fromEntries(tags.map((t) => [t.Key, t.Value]))).toEqual({
+      team: "data",
+      [OWNER_TAG]: "storage/stack-a",
+    });
+    expect(await minio.client("hot").statObject("someone-elses", "theirs.txt")).toBeDefined();
+    // Not deleted on destroy if another stack has taken it since.
+    await minio.client("hot").setBucketTagging("someone-elses", { [OWNER_TAG]: "storage/stack-c" });
+    await expect(
+      bucketProvider.delete?.("someone-elses", inputs("someone-elses", { forceDestroy: true })),
+    ).rejects.toThrowError('bucket "someone-elses" is now owned by stack "storage/stack-c", not this stack\'s');
+    expect(await minio.client("hot").statObject("someone-elses", "theirs.txt")).toBeDefined();
+  });
+
+  it("read reports a removed ownership tag as drift, and update writes it again", async () => {
+    await minio.client("hot").removeBucketTagging("private-one");
+    const read = await bucketProvider.read?.("private-one", inputs("private-one"));
+    expect(read?.inputs).toMatchObject({ owner: "" });
+    const diff = await bucketProvider.diff?.(
+      "private-one",
+      read?.props as ReturnType<typeof inputs>,
+      inputs("private-one"),
+    );
+    expect(diff?.changes).toBe(true);
+    await bucketProvider.update?.("private-one", read?.props as ReturnType<typeof inputs>, inputs("private-one"));
+    expect(await ownerTag("private-one")).toBe("storage/stack-a");
   });
 
   it("read reports a policy added behind Pulumi's back, and update removes it", async () => {
@@ -71,9 +127,9 @@ describe("bucket provider against a real MinIO", () => {
     expect(read?.props?.versioning).toBe(true);
   });
 
-  it("delete refuses a bucket with data unless forceDestroy", async () => {
+  it("delete refuses a bucket with data unless forceDestroy, saying what it holds", async () => {
     await expect(bucketProvider.delete?.("private-one", inputs("private-one"))).rejects.toThrowError(
-      'bucket "private-one" still holds objects and forceDestroy is false',
+      /^bucket "private-one" holds \d object version\(s\), e\.g\. secret\.txt.* and forceDestroy is false/,
     );
     await bucketProvider.delete?.("private-one", inputs("private-one", { forceDestroy: true }));
     expect(await minio.client("hot").bucketExists("private-one")).toBe(false);
