@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as Minio from "minio";
@@ -18,12 +19,17 @@ export interface TestMinio {
   client(name: string): Minio.Client;
   /** The server as a provider's connection (root credentials). */
   connection(name: string): MinioConnection;
+  /**
+   * Rotates the root secret keys of the named servers the way an operator does: stop, start with
+   * the new MINIO_ROOT_PASSWORD (data kept). Returns the new keys by server name.
+   */
+  rotateRootSecrets(names: string[]): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }
 
 export async function startTestMinio(options: Omit<EnvironmentOptions, "dir" | "basePort"> = {}): Promise<TestMinio> {
   const dir = mkdtempSync(join(tmpdir(), "wss-minio-"));
-  const servers = await startEnvironment({ ...options, dir, basePort: 0 });
+  let servers = await startEnvironment({ ...options, dir, basePort: 0 });
   const server = (name: string) => {
     const found = servers.find((s) => s.name === name);
     if (!found) throw new Error(`no MinIO server named ${name} in this environment`);
@@ -31,12 +37,27 @@ export async function startTestMinio(options: Omit<EnvironmentOptions, "dir" | "
   };
   return {
     dir,
-    servers,
+    get servers() {
+      return servers;
+    },
     server,
     client: (name) => clientFor(server(name)),
     connection: (name) => {
       const { endpoint, accessKey, secretKey } = server(name);
       return { endpoint, accessKey, secretKey };
+    },
+    async rotateRootSecrets(names) {
+      await stopEnvironment({ dir, distributed: options.distributed });
+      const rotated: Record<string, string> = {};
+      for (const name of names) {
+        // server.json is what the environment starts each server with (see scripts/local-minio.mts).
+        const file = join(dir, name, "server.json");
+        const info = JSON.parse(readFileSync(file, "utf8")) as { secretKey: string };
+        rotated[name] = randomBytes(24).toString("base64url");
+        writeFileSync(file, JSON.stringify({ ...info, secretKey: rotated[name] }), { mode: 0o600 });
+      }
+      servers = await startEnvironment({ ...options, dir, basePort: 0 });
+      return rotated;
     },
     async stop() {
       await stopEnvironment({ dir, distributed: options.distributed, purge: true });
