@@ -35,19 +35,35 @@ async function listIncompleteUploads(
   return found;
 }
 
+/** Removal passes before giving up: two are needed when objects have moved to a tier, see below. */
+const maxPasses = 5;
+
 /**
- * Deletes everything a bucket holds: every version and delete marker (by version id, so versioned
- * buckets end empty too) and every incomplete multipart upload.
+ * Deletes everything a bucket holds: every incomplete multipart upload, then every version and
+ * delete marker by version id (so versioned buckets end empty too), pass after pass until the
+ * listing is empty. Deleting an object that moved to a tier leaves a "free version" (listed as a
+ * delete marker in the tier's storage class) that tells MinIO to delete the remote copy; the next
+ * pass removes it, and MinIO deletes the copy on the tier with it.
  */
 export async function emptyBucket(connection: MinioConnection, bucket: string): Promise<void> {
   const client = minioClient(connection);
   for (const upload of await listIncompleteUploads(connection, bucket)) {
     await client.abortMultipartUpload(bucket, upload.key, upload.uploadId);
   }
-  const versions = await listVersions(connection, bucket);
-  for (let i = 0; i < versions.length; i += 1000) {
-    const batch = versions.slice(i, i + 1000).map((v) => ({ name: v.name, versionId: v.versionId }));
-    await client.removeObjects(bucket, batch);
+  for (let pass = 0; pass < maxPasses; pass++) {
+    const versions = await listVersions(connection, bucket);
+    if (versions.length === 0) return;
+    for (let i = 0; i < versions.length; i += 1000) {
+      const batch = versions.slice(i, i + 1000).map((v) => ({ name: v.name, versionId: v.versionId }));
+      // The answer lists only the deletions MinIO refused.
+      const refused = (await client.removeObjects(bucket, batch)).flatMap((r) => (r?.Error ? [r.Error] : []));
+      const first = refused[0];
+      if (first) {
+        throw new Error(
+          `emptying bucket "${bucket}": ${refused.length} deletion(s) refused, e.g. ${first.Key}: ${first.Code}: ${first.Message}`,
+        );
+      }
+    }
   }
 }
 

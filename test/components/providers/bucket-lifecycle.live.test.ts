@@ -3,12 +3,14 @@ import * as http from "node:http";
 import aws4 from "aws4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tierUserPolicy } from "../../../components/cold-tier";
+import { emptyBucket } from "../../../components/providers/bucket-contents";
 import { readLifecycle, writeLifecycle } from "../../../components/providers/bucket-lifecycle";
 import { buildDocument, type LifecycleSettings } from "../../../components/providers/lifecycle-document";
 import { addTier, isMinioAdminError, listTiers, removeTier } from "../../../components/providers/minio-admin";
 import type { MinioConnection } from "../../../components/providers/minio-connection";
 import { applyScopedUser } from "../../../components/providers/scoped-user";
 import { clientFor, readAll, startTestMinio, type TestMinio } from "../../helpers/minio";
+import { waitFor } from "../../helpers/wait";
 
 /** A signed HEAD, to see the response headers exactly as MinIO sends them. */
 function head(conn: MinioConnection, bucket: string, key: string): Promise<http.IncomingHttpHeaders> {
@@ -27,16 +29,6 @@ function head(conn: MinioConnection, bucket: string, key: string): Promise<http.
     req.on("error", reject);
     req.end();
   });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The cold-side user of the tier, as ColdTier names it for the bucket `cold-tier`. */
@@ -216,5 +208,19 @@ describe("lifecycle documents and a real transition against real hot and cold Mi
       (e: unknown) => e,
     );
     expect(isMinioAdminError(err, "XMinioAdminTierBackendNotEmpty")).toBe(true);
+  });
+
+  it("emptying the bucket (what an ephemeral destroy does) makes MinIO delete the copies on the tier", async () => {
+    // The s3-type tier is someone else's bucket: its copies go only because the hot side deletes them.
+    const remote = async () => {
+      const names: string[] = [];
+      for await (const o of minio.client("cold").listObjects("s3-archive", "", true)) if (o.name) names.push(o.name);
+      return names;
+    };
+    expect(await remote()).toHaveLength(1);
+    await emptyBucket(hot, "s3-transitions");
+    await minio.client("hot").removeBucket("s3-transitions");
+    await waitFor("the tier's copy to be deleted", async () => ((await remote()).length === 0 ? true : undefined));
+    await removeTier(hot, "ARCHIVE");
   });
 });
