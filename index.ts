@@ -169,6 +169,12 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
 const platform =
   config.target === "external" ? externalPlatform(config.external) : kubernetesPlatform(config.kubernetes);
 
+// The buckets are deleted before the tier (see ArtifactBuckets' `after`), yet the tier's lifecycle
+// rules need the buckets: the buckets wait on a promise of the tier, kept once ColdTier exists.
+let tierMade: (tier: pulumi.Resource[]) => void = () => undefined;
+const tierResources = new Promise<pulumi.Resource[]>((resolve) => {
+  tierMade = resolve;
+});
 const buckets = platform.storageReachable
   ? new ArtifactBuckets("buckets", {
       connection: platform.hot,
@@ -177,6 +183,7 @@ const buckets = platform.storageReachable
       versioning: config.buckets.versioning,
       ephemeral: config.buckets.ephemeral,
       adoptExisting: config.buckets.adoptExisting,
+      after: tierResources,
     })
   : undefined;
 const uploads = buckets?.uploadsBucket ?? config.buckets.uploads;
@@ -200,6 +207,8 @@ const coldTier = platform.storageReachable
       })),
     })
   : undefined;
+
+tierMade(coldTier ? [coldTier.tier] : []);
 
 const access = new ApiAccess("api-access", {
   connection: platform.storageReachable ? platform.hot : undefined,

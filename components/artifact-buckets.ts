@@ -18,6 +18,12 @@ export interface ArtifactBucketsArgs {
   ephemeral?: boolean;
   /** Take over buckets of these names that exist and are not this stack's, with their data. Default false. */
   adoptExisting?: boolean;
+  /**
+   * Resources the buckets come after, and so are deleted before: the cold tier. Deleting an object
+   * that moved to the tier makes MinIO delete its copy there, which it can only do while the tier
+   * exists. May be a promise, since the tier's lifecycle rules in turn need the buckets. Default none.
+   */
+  after?: pulumi.Input<pulumi.Resource[]>;
 }
 
 /**
@@ -41,10 +47,12 @@ export class ArtifactBuckets extends pulumi.ComponentResource {
           forceDestroy: ephemeral,
           adoptExisting: args.adoptExisting ?? false,
         },
-        { parent: this, retainOnDelete: !ephemeral },
+        { parent: this, retainOnDelete: !ephemeral, dependsOn: args.after },
       );
-    this.uploadsBucket = bucket("uploads", args.uploadsBucket ?? "user-uploads").bucket;
-    this.artifactsBucket = bucket("artifacts", args.artifactsBucket ?? "workflow-artifacts").bucket;
+    const uploads = bucket("uploads", args.uploadsBucket ?? "user-uploads");
+    const artifacts = bucket("artifacts", args.artifactsBucket ?? "workflow-artifacts");
+    this.uploadsBucket = uploads.bucket;
+    this.artifactsBucket = artifacts.bucket;
     this.registerOutputs({ uploadsBucket: this.uploadsBucket, artifactsBucket: this.artifactsBucket });
   }
 }

@@ -86,6 +86,8 @@ export function tierUserPolicy(bucket: string): object {
  */
 export class ColdTier extends pulumi.ComponentResource {
   readonly tierName: pulumi.Output<string>;
+  /** The tier resource: the hot buckets whose objects move to it are deleted before it. */
+  readonly tier: MinioTier;
 
   constructor(name: string, args: ColdTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super("workflow-studio-storage:storage:ColdTier", name, {}, opts);
@@ -167,6 +169,7 @@ export class ColdTier extends pulumi.ComponentResource {
       );
     }
 
+    this.tier = tier;
     this.tierName = tier.name;
     this.registerOutputs({ tierName: this.tierName });
   }

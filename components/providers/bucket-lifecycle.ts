@@ -55,7 +55,14 @@ interface LifecycleOutputs extends LifecycleInputs {
  * is an input too so that a refresh that finds another document (read returns it as the inputs)
  * shows in `preview --refresh` as exactly the rules that differ.
  */
-type CheckedInputs = LifecycleInputs & { rules?: NormalDocument };
+type CheckedInputs = LifecycleInputs & {
+  rules?: NormalDocument;
+  /**
+   * The tier is a MinioTier of the same program: it is made before the rule (the dependency), and in a
+   * preview it may not exist yet although its name is known, so check does not look it up.
+   */
+  tierFromResource?: boolean;
+};
 
 /** The bucket's lifecycle document, normalised; [] when it has none. */
 export async function readLifecycle(client: Minio.Client, bucket: string): Promise<NormalDocument> {
@@ -111,9 +118,9 @@ export const bucketLifecycleProvider: pulumi.dynamic.ResourceProvider<CheckedInp
       const problem = tierNameProblem(inputs.tier);
       const where = `bucket "${inputs.bucket}", rule "${transitionRuleId}"`;
       if (problem) failures.push({ property: "tier", reason: `${where}: ${problem}` });
-      else if (isKnown(inputs.connection)) {
-        // The tier must exist when the rule is written; a tier made in the same update is unknown here
-        // during preview (the lifecycle takes tier.name), and known, and made, by the time `up` checks.
+      else if (isKnown(inputs.connection) && !inputs.tierFromResource) {
+        // A tier named as a string must exist already. A MinioTier of the program is made before the
+        // rule (the dependency), but a preview knows its name before it exists: not looked up then.
         const tiers = await listTiers(inputs.connection);
         if (!tiers.some((t) => t.name === inputs.tier)) {
           failures.push({
@@ -208,6 +215,7 @@ export class BucketLifecycle extends pulumi.dynamic.Resource {
         connection: args.connection,
         bucket: args.bucket,
         tier: tier ? tier.name : args.tier,
+        tierFromResource: tier !== undefined,
         transitionDays: args.transitionDays,
         prefix: args.prefix,
         minObjectSizeBytes: args.minObjectSizeBytes,

@@ -300,6 +300,8 @@ export async function removeUser(conn: MinioConnection, accessKey: string): Prom
 export interface UserInfo {
   status: string;
   policyName?: string;
+  /** The groups the user belongs to (their policies apply to it too). */
+  memberOf?: string[];
 }
 
 export async function userInfo(conn: MinioConnection, accessKey: string): Promise<UserInfo> {

@@ -103,7 +103,11 @@ async function nameHolder(inputs: ScopedUserInputs): Promise<{ ours: boolean; fo
   });
   if (!policy && !info) return { ours: true };
   const policyOwner = ownerFromPolicyId(policy?.ID);
-  const attachedElsewhere = info && (info.policyName ?? "") !== inputs.policyName;
+  // A user with no policy and no group, beside our own policy, is what a create of ours leaves when
+  // it is interrupted between add-user and attach: ours, not "attached elsewhere".
+  const attached = info?.policyName ?? "";
+  const bare = info !== undefined && attached === "" && (info.memberOf ?? []).length === 0;
+  const attachedElsewhere = info !== undefined && !bare && attached !== inputs.policyName;
   if (policyOwner === inputs.owner && !attachedElsewhere) return { ours: true };
   const what = info ? `user "${inputs.accessKey}"` : `policy "${inputs.policyName}"`;
   const owner = policy ? describeOwner(policyOwner) : `its policy is "${info?.policyName ?? "none"}"`;

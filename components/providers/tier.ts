@@ -118,6 +118,28 @@ function configDifferences(listed: TierInfo, wanted: TierInputs): string[] {
   return replacingFields.filter((f) => (listed[f] ?? "") !== (wanted[f] ?? ""));
 }
 
+/** How long a forced removal first waits for MinIO to delete the tier's remote copies itself. */
+const drainWaitMs = 30_000;
+
+/**
+ * Removes a tier that may still hold objects. When the buckets that used it were just emptied (an
+ * ephemeral destroy), MinIO is still deleting their copies on the remote, from a journal that needs
+ * the tier: removing it at once would orphan them. So try the plain removal (refused while the
+ * remote is not empty) for a while, and force only after that.
+ */
+async function removeWhenDrained(connection: MinioConnection, name: string): Promise<void> {
+  const deadline = Date.now() + drainWaitMs;
+  for (;;) {
+    try {
+      return await removeTier(connection, name);
+    } catch (err) {
+      if (!isMinioAdminError(err, "XMinioAdminTierBackendNotEmpty")) throw err;
+      if (Date.now() > deadline) return removeTier(connection, name, { force: true });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 export const tierProvider: pulumi.dynamic.ResourceProvider<TierInputs, TierOutputs> = {
   async check(_olds, news) {
     const inputs: TierInputs = {
@@ -232,7 +254,8 @@ export const tierProvider: pulumi.dynamic.ResourceProvider<TierInputs, TierOutpu
   async delete(id, props) {
     await withStateConnection(props.connection, `deleting tier "${id}"`, async () => {
       try {
-        await removeTier(props.connection, id, { force: props.forceDelete });
+        if (props.forceDelete) await removeWhenDrained(props.connection, id);
+        else await removeTier(props.connection, id);
       } catch (err) {
         if (isMinioAdminError(err, "XMinioAdminTierBackendNotEmpty")) {
           throw new Error(

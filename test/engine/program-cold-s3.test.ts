@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tierUserPolicy } from "../../components/cold-tier";
@@ -5,6 +6,7 @@ import { listTiers } from "../../components/providers/minio-admin";
 import { applyScopedUser } from "../../components/providers/scoped-user";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
 import { startTestMinio, type TestMinio } from "../helpers/minio";
+import { waitFor } from "../helpers/wait";
 
 const root = join(__dirname, "..", "..");
 /** Keys scoped to the cold bucket, as a team would be given for an S3 bucket it does not administer. */
@@ -17,7 +19,8 @@ describe("the program, external target, with an S3 endpoint as the cold tier", (
   let eph: EphemeralStack;
 
   beforeAll(async () => {
-    minio = await startTestMinio();
+    // The scanner applies a 0-day transition within seconds at this speed.
+    minio = await startTestMinio({ serverEnv: { MINIO_SCANNER_SPEED: "fastest" } });
     const cold = minio.connection("cold");
     await minio.client("cold").makeBucket("archive");
     await applyScopedUser(cold, { ...scoped, policyName: scoped.accessKey, policy: tierUserPolicy("archive") });
@@ -33,6 +36,8 @@ describe("the program, external target, with an S3 endpoint as the cold tier", (
       "workflow-studio-storage:coldAccessKey": { value: scoped.accessKey },
       "workflow-studio-storage:coldSecretKey": { value: scoped.secretKey, secret: true },
       "workflow-studio-storage:ephemeral": { value: "true" },
+      "workflow-studio-storage:transitionDays": { value: "0" },
+      "workflow-studio-storage:transitionMinSizeBytes": { value: "1024" },
     });
   });
   afterAll(async () => {
@@ -55,9 +60,27 @@ describe("the program, external target, with an S3 endpoint as the cold tier", (
     }
   });
 
-  it("a second preview shows no changes, and destroy removes the tier", async () => {
+  it("a second preview shows no changes", async () => {
     expect(Object.keys((await eph.stack.preview()).changeSummary)).toEqual(["same"]);
+  });
+
+  it("destroy after a real transition removes the tier and leaves nothing of ours in the given bucket", async () => {
+    await minio.client("hot").putObject("workflow-artifacts", "executions/tr/big.bin", randomBytes(3 * 1024 * 1024));
+    await waitFor("the object's copy in the given bucket", async () =>
+      (await archived()).length === 1 ? true : undefined,
+    );
     expect((await eph.stack.destroy()).summary.result).toBe("succeeded");
     expect(await listTiers(minio.connection("hot"))).toEqual([]);
+    // MinIO deleted the copy while the tier still existed (the tier goes after the buckets), and the
+    // bucket we were given is still there.
+    expect(await archived()).toEqual([]);
+    expect(await minio.client("cold").bucketExists("archive")).toBe(true);
   });
+
+  /** What the given bucket holds. */
+  async function archived(): Promise<string[]> {
+    const names: string[] = [];
+    for await (const o of minio.client("cold").listObjects("archive", "", true)) if (o.name) names.push(o.name);
+    return names;
+  }
 });

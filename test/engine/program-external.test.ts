@@ -38,6 +38,12 @@ describe("the program, external target, through the real engine", () => {
     await minio?.stop();
   });
 
+  it("a new stack previews cleanly before its first up (as `pulumi up` previews first)", async () => {
+    const preview = await eph.stack.preview();
+    expect(preview.changeSummary.create).toBeGreaterThan(0);
+    expect(Object.keys(preview.changeSummary).sort()).toEqual(["create"]);
+  });
+
   it("goes up and creates the two buckets, private", async () => {
     const up = await eph.stack.up();
     expect(up.summary.result).toBe("succeeded");
