@@ -6,14 +6,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLifecycle } from "../../components/providers/bucket-lifecycle";
 import { buildDocument, documentsEqual } from "../../components/providers/lifecycle-document";
-import {
-  cannedPolicy,
-  isMinioAdminError,
-  listTiers,
-  removeCannedPolicy,
-  removeUser,
-  userInfo,
-} from "../../components/providers/minio-admin";
+import { cannedPolicy, isMinioAdminError, listTiers, userInfo } from "../../components/providers/minio-admin";
 import type { MinioConnection } from "../../components/providers/minio-connection";
 import { OWNER_TAG, ownerPolicyId } from "../../rules/ownership";
 import { createEphemeralStack, type EphemeralStack, externalTargetConfig } from "../helpers/engine";
