@@ -1,6 +1,7 @@
 // The service as a Fastify instance, without a listening socket: tests build it and call it with
 // `inject`; server.ts builds it and listens. Everything it needs comes in through `AppOptions`.
 import { randomUUID } from "node:crypto";
+import cors from "@fastify/cors";
 import multipart from "@fastify/multipart";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Ajv from "ajv";
@@ -16,7 +17,10 @@ import { executionRoutes } from "./routes/executions";
 import { healthRoutes } from "./routes/health";
 import { objectRoutes } from "./routes/objects";
 import { presignRoutes } from "./routes/presign";
+import { uploadPageRoutes } from "./routes/upload-page";
+import { MAX_SESSION_ID_LENGTH, uploadSessionRoutes } from "./routes/upload-sessions";
 import { uploadRoutes } from "./routes/uploads";
+import { type SessionJanitor, startSessionJanitor } from "./session-janitor";
 import { createStorage } from "./storage";
 import { shedUploadsBeyond } from "./upload-slots";
 
@@ -24,6 +28,8 @@ declare module "fastify" {
   interface FastifyInstance {
     /** The app's metrics; server.ts serves their registry on METRICS_PORT. */
     metrics: Metrics;
+    /** Aborts abandoned upload sessions (on a timer; tests call `sweep`). */
+    sessionJanitor: SessionJanitor;
   }
 }
 
@@ -96,8 +102,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Errors of the HTTP parser (431 for oversized headers...) in our error shape too.
     clientErrorHandler,
     bodyLimit: 64 * 1024, // JSON bodies are small (presign requests); files go through multipart
-    // Execution ids are up to 128 characters: longer ones must reach validation (400), not the router.
-    routerOptions: { maxParamLength: 256 },
+    // Execution ids (128) and upload session ids are limited by their schemas: longer ones must
+    // reach validation (400), not the router (404).
+    // A percent-encoded 4-byte character takes 12: the limit is on the raw segment.
+    routerOptions: { maxParamLength: 12 * MAX_SESSION_ID_LENGTH + 16 },
     frameworkErrors,
     // Limits live in the schemas (so the document states them); failures keep their own codes.
     schemaErrorFormatter,
@@ -116,7 +124,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     now: options.now ?? (() => new Date()),
     newId: options.newId ?? randomUUID,
   };
-  app.addHook("onClose", async () => storage.close());
+  const janitor = startSessionJanitor(ctx, app.log);
+  app.addHook("onClose", async () => {
+    janitor.stop();
+    storage.close();
+  });
+  app.decorate("sessionJanitor", janitor);
 
   app.decorate("metrics", metrics);
   registerErrorHandling(app, metrics);
@@ -130,8 +143,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     limits: { fileSize: config.limits.maxUploadBytes, files: 1, parts: 10 },
   });
   observeRequests(app, metrics);
+  // Browsers on the configured origins may call the API (the upload page's sessions, presigns...);
+  // the key travels in Authorization, so no cookies: credentials stay off.
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins,
+      methods: ["GET", "POST", "DELETE"],
+      allowedHeaders: ["Authorization", "Content-Type"],
+      maxAge: 600,
+    });
+  }
 
   await app.register(healthRoutes, { ctx });
+  if (config.uploadPage) await app.register(uploadPageRoutes);
   // Everything else needs an API key.
   await app.register(async (secured) => {
     const authenticate = bearerAuth(config.apiKeys);
@@ -152,6 +176,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerOpenApiRoute(secured);
     await secured.register(uploadRoutes, { ctx });
     await secured.register(presignRoutes, { ctx });
+    await secured.register(uploadSessionRoutes, { ctx });
     await secured.register(objectRoutes, { ctx });
     await secured.register(executionRoutes, { ctx });
   });

@@ -6,12 +6,16 @@ import {
   DEFAULT_MAX_CONCURRENT_UPLOADS,
   DEFAULT_MAX_UPLOAD_BYTES,
   DEFAULT_METRICS_PORT,
+  DEFAULT_PART_BYTES,
   DEFAULT_PRESIGN_MAX_SECONDS,
   DEFAULT_PRESIGN_SECONDS,
   DEFAULT_REGION,
+  DEFAULT_SESSION_SECONDS,
   MAX_CONCURRENT_UPLOADS_LIMIT,
   MAX_OBJECT_BYTES,
+  MAX_PART_BYTES,
   REGION_PATTERN,
+  S3_MIN_PART_BYTES,
   SIGV4_MAX_EXPIRY_SECONDS,
 } from "../rules/api-settings";
 import { BUCKET_NAME_RULE, isValidBucketName } from "../rules/buckets";
@@ -46,6 +50,17 @@ export interface Config {
     /** Uploads streamed at once by this process; more are refused with 503 (load shedding). */
     maxConcurrentUploads: number;
   };
+  /** Browser uploads in presigned parts (routes/upload-sessions.ts). */
+  multipart: {
+    /** Part size for new sessions (grown for a file that would need more than 10000 parts). */
+    partBytes: number;
+    /** How long a session lasts; older unfinished uploads under our prefix are aborted. */
+    sessionSeconds: number;
+  };
+  /** Origins (scheme://host[:port]) whose pages may call the API from a browser; none by default. */
+  corsOrigins: string[];
+  /** Serve the small upload page at /upload-page (the local stack turns it on). */
+  uploadPage: boolean;
 }
 
 export class ConfigError extends Error {
@@ -111,6 +126,31 @@ function list(text: string): string[] {
 
 // type/subtype or type/* (RFC 6838 restricted names, lower-cased).
 const CONTENT_TYPE_PATTERN = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/;
+
+/** Browser origins: `*` is refused (API keys are credentials; name the pages that may use them). */
+function origins(env: Env, name: string): string[] {
+  const text = read(env, name);
+  if (text === undefined) return [];
+  return list(text).map((origin) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin) {
+      throw new ConfigError(name, `"${origin}" is not an origin like https://studio.example.com (no path, no *)`);
+    }
+    return origin;
+  });
+}
+
+function flag(env: Env, name: string): boolean {
+  const text = read(env, name)?.toLowerCase();
+  if (text === undefined || text === "false" || text === "0") return false;
+  if (text === "true" || text === "1") return true;
+  throw new ConfigError(name, `must be true or false, got "${text}"`);
+}
 
 function bucket(env: Env, name: string, fallback: string): string {
   const value = read(env, name) ?? fallback;
@@ -191,5 +231,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
         MAX_CONCURRENT_UPLOADS_LIMIT,
       ),
     },
+    multipart: {
+      partBytes: integer(env, "MULTIPART_PART_BYTES", DEFAULT_PART_BYTES, S3_MIN_PART_BYTES, MAX_PART_BYTES),
+      sessionSeconds: integer(env, "MULTIPART_SESSION_SECONDS", DEFAULT_SESSION_SECONDS, 60, SIGV4_MAX_EXPIRY_SECONDS),
+    },
+    corsOrigins: origins(env, "CORS_ALLOWED_ORIGINS"),
+    uploadPage: flag(env, "UPLOAD_PAGE"),
   };
 }

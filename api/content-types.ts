@@ -30,5 +30,7 @@ export function contentTypePattern(allowed: readonly string[]): string {
     if (type.endsWith("/*")) return `${caseless(type.slice(0, -1))}${TOKEN}`;
     return caseless(type);
   });
-  return `^(?:${alternatives.join("|")})(?:[ \\t]*;.*)?$`;
+  // Parameters may hold anything but control characters: spelled out, since `.` means different
+  // things to JavaScript's and Python's regular expressions (the contract fuzzer reads this too).
+  return `^(?:${alternatives.join("|")})(?:[ \\t]*;[^\\u0000-\\u001f\\u007f]*)?$`;
 }

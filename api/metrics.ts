@@ -14,6 +14,7 @@ export interface Metrics {
   clientDisconnects: Counter<"route">;
   uploadsInFlight: Gauge;
   uploadsShed: Counter;
+  uploadSessions: Counter<"outcome">;
 }
 
 export function createMetrics(): Metrics {
@@ -50,6 +51,12 @@ export function createMetrics(): Metrics {
     uploadsInFlight: new Gauge({
       name: "uploads_in_flight",
       help: "Uploads this process is streaming now",
+      registers,
+    }),
+    uploadSessions: new Counter({
+      name: "upload_sessions_total",
+      help: "Resumable upload sessions by outcome: started, completed, aborted (by the client), abandoned (aborted by the API once older than MULTIPART_SESSION_SECONDS)",
+      labelNames: ["outcome"],
       registers,
     }),
     uploadsShed: new Counter({

@@ -23,6 +23,8 @@ export interface Storage {
    * so MinIO refuses (403) a body of another size or type. Answers the URL and the headers to send.
    */
   presignPut(options: PutLinkOptions): { url: string; headers: Record<string, string> };
+  /** A PUT link for one part of a multipart upload, bound to the part's exact length the same way. */
+  presignPart(options: PartLinkOptions): { url: string; headers: Record<string, string> };
   presignPost(options: PostPolicyOptions): Promise<{ url: string; fields: Record<string, string> }>;
   /** HEAD on the data endpoint: the object's stat, or undefined when there is no such object. */
   stat(bucket: string, key: string): Promise<Minio.BucketItemStat | undefined>;
@@ -47,6 +49,16 @@ export interface PutLinkOptions {
   seconds: number;
   /** User metadata (names without x-amz-meta-), signed too: the client sends it as given. */
   metadata: Record<string, string>;
+}
+
+export interface PartLinkOptions {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  partNumber: number;
+  /** The part's exact length. */
+  size: number;
+  seconds: number;
 }
 
 /** Whether `err` is an S3 error answer of MinIO with one of `codes` (minio-js puts it in `code`). */
@@ -96,6 +108,34 @@ export function createStorage(config: Config, log: { warn(obj: object, msg: stri
     timer.unref();
     retries.add(timer);
   };
+  /**
+   * A query-signed PUT link for the public endpoint. minio-js signs only `host` in a presigned URL;
+   * aws4 signs every header it is given, so MinIO refuses (403) a request whose signed headers
+   * (length, type, metadata) differ from these.
+   */
+  const signedPutLink = (
+    bucket: string,
+    key: string,
+    query: Record<string, string>,
+    headers: Record<string, string>,
+    seconds: number,
+  ) => {
+    const path = `/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+    const search = new URLSearchParams({ ...query, "X-Amz-Expires": String(seconds) });
+    const signed = aws4.sign(
+      {
+        host: minio.publicEndpoint.host,
+        path: `${path}?${search}`,
+        method: "PUT",
+        service: "s3",
+        region: minio.region,
+        signQuery: true,
+        headers: { ...headers },
+      },
+      { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+    );
+    return { url: `${minio.publicEndpoint.protocol}//${minio.publicEndpoint.host}${signed.path}`, headers };
+  };
   return {
     data,
     presigner,
@@ -105,26 +145,17 @@ export function createStorage(config: Config, log: { warn(obj: object, msg: stri
         "response-content-disposition": contentDisposition(filename),
       }),
     presignPut(options) {
-      // minio-js signs only `host` in a presigned URL; aws4 signs every header it is given.
       const headers: Record<string, string> = {
         "Content-Type": options.contentType,
         "Content-Length": String(options.size),
       };
       for (const [name, value] of Object.entries(options.metadata)) headers[`x-amz-meta-${name}`] = value;
-      const path = `/${options.bucket}/${options.key.split("/").map(encodeURIComponent).join("/")}`;
-      const signed = aws4.sign(
-        {
-          host: minio.publicEndpoint.host,
-          path: `${path}?X-Amz-Expires=${options.seconds}`,
-          method: "PUT",
-          service: "s3",
-          region: minio.region,
-          signQuery: true,
-          headers: { ...headers },
-        },
-        { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
-      );
-      return { url: `${minio.publicEndpoint.protocol}//${minio.publicEndpoint.host}${signed.path}`, headers };
+      return signedPutLink(options.bucket, options.key, {}, headers, options.seconds);
+    },
+    presignPart(options) {
+      const query = { partNumber: String(options.partNumber), uploadId: options.uploadId };
+      const headers = { "Content-Length": String(options.size) };
+      return signedPutLink(options.bucket, options.key, query, headers, options.seconds);
     },
     async presignPost(options) {
       const policy = presigner.newPostPolicy();

@@ -34,3 +34,14 @@ export const SIGV4_MAX_EXPIRY_SECONDS = 604_800;
 /** The largest upload by default, and S3's largest object (anything above is a typo). */
 export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
+
+/**
+ * Browser uploads in presigned parts (multipart upload sessions). S3 takes parts of 5 MiB and more
+ * (but the last) and at most 10000 of them; a session lasts a day by default, and its part links
+ * never outlive it. Uploads under our prefix older than the session time are aborted by the API.
+ */
+export const S3_MIN_PART_BYTES = 5 * 1024 * 1024;
+export const S3_MAX_PARTS = 10_000;
+export const DEFAULT_PART_BYTES = 16 * 1024 * 1024;
+export const MAX_PART_BYTES = 5 * 1024 ** 3;
+export const DEFAULT_SESSION_SECONDS = 86_400;

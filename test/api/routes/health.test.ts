@@ -162,6 +162,10 @@ describe("GET /openapi.json", () => {
       "/v1/objects/{bucket}/url",
       "/v1/uploads",
       "/v1/uploads/presign",
+      "/v1/uploads/sessions",
+      "/v1/uploads/sessions/{session_id}",
+      "/v1/uploads/sessions/{session_id}/complete",
+      "/v1/uploads/sessions/{session_id}/parts",
     ]);
     const upload = doc.paths["/upload"].post;
     expect(upload.requestBody.content["multipart/form-data"].schema.properties.file).toMatchObject({
