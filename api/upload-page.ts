@@ -95,27 +95,25 @@ async function upload(file) {
   for (let n = 1; n <= session.part_count; n++) if (!have.has(n)) todo.push(n);
   const sent = new Map();
   let base = done.reduce((sum, p) => sum + p.size, 0);
+  let completed = done.length;
   const progress = () => {
     let bytes = base;
     for (const b of sent.values()) bytes += b;
     $("progress").value = Math.floor((bytes / session.size) * 100);
-    $("progress").dataset.partsDone = String(session.part_count - todo.length - inFlight);
+    $("progress").dataset.partsDone = String(completed);
   };
-  let inFlight = 0;
   progress();
-  while (todo.length > 0 || inFlight > 0) {
-    const batch = todo.splice(0, Math.min(todo.length, 100));
-    if (batch.length === 0) break;
+  while (todo.length > 0) {
+    const batch = todo.splice(0, 100);
     const links = (await call("POST", "/v1/uploads/sessions/" + session.session_id + "/parts", { part_numbers: batch })).parts;
     const queue = links.slice();
     const worker = async () => {
       for (let link = queue.shift(); link; link = queue.shift()) {
         const start = (link.part_number - 1) * session.part_size;
-        inFlight++;
         await putPart(link, file.slice(start, start + link.size), (loaded) => { sent.set(link.part_number, loaded); progress(); });
-        inFlight--;
         sent.delete(link.part_number);
         base += link.size;
+        completed++;
         progress();
         show("Uploaded part " + link.part_number + " of " + session.part_count);
       }

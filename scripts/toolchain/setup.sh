@@ -11,7 +11,7 @@ mkdir -p "$WSS_CACHE"
 export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
 
 started=$SECONDS
-steps_total=8
+steps_total=9
 step_no=0
 elapsed() { local s=$((SECONDS - ${1:-$started})); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
@@ -184,6 +184,22 @@ if step "schemathesis $SCHEMATHESIS_VERSION" "$SCHEMATHESIS_DIR"; then
     "schemathesis==$SCHEMATHESIS_VERSION"
   ln -s ../venv/bin/st "$SCHEMATHESIS_DIR/bin/st"
   finish "$SCHEMATHESIS_DIR"
+fi
+
+# 9. A browser for the upload page's test: one the machine has (CHROMIUM_PATH, or chromium / google-chrome
+# on PATH), else Debian's chromium package. Driven by playwright-core, which never downloads a browser.
+step_no=$((step_no + 1))
+browser="${CHROMIUM_PATH:-$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)}"
+if [ -n "$browser" ]; then
+  echo "[$step_no/$steps_total] browser: using $browser"
+elif command -v apt-get >/dev/null; then
+  echo "[$step_no/$steps_total] browser: installing Debian's chromium (total so far $(elapsed))"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  run_logged "$WSS_CACHE/chromium-apt.log" sh -c "$sudo_cmd apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q chromium"
+else
+  echo "error: no Chromium found; install one, or set CHROMIUM_PATH to its binary" >&2
+  exit 1
 fi
 
 echo
