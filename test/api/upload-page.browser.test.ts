@@ -85,12 +85,14 @@ describe("the upload page, in headless Chromium", () => {
     );
     expect(held).toBeDefined();
     expect(new Set(partPuts).size).toBe(13);
-    const saved = await page.evaluate<string[]>(
-      `Object.keys(localStorage).filter((k) => k.startsWith("upload-session:"))`,
-    );
+    const saved = await page.evaluate(() => {
+      const { localStorage } = globalThis as unknown as PageGlobals;
+      return Object.keys(localStorage)
+        .filter((k) => k.startsWith("upload-session:"))
+        .map((k) => localStorage.getItem(k) ?? "");
+    });
     expect(saved).toHaveLength(1);
-    const session = JSON.parse(await page.evaluate<string>(`localStorage.getItem(${JSON.stringify(saved[0])})`));
-    const sessionId = session.session_id as string;
+    const sessionId = JSON.parse(saved[0] as string).session_id as string;
 
     // Another key cannot see or complete this session.
     for (const [method, rest] of [
