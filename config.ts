@@ -20,6 +20,7 @@ import {
   ENDPOINT_URL_FORMAT,
   endpointUrlProblem,
   isWideOpenCidr,
+  originProblem,
   redactUrlCredentials,
 } from "./rules/network";
 import { TIER_NAME_RULE, tierNameProblem } from "./rules/tiers";
@@ -111,6 +112,8 @@ export interface CommonSettings {
     maxConcurrentUploads: number;
     /** The region MinIO answers for; presigned links are signed for it (MINIO_REGION). */
     minioRegion: string;
+    /** Browser origins allowed to call the API and to send presigned requests to the hot MinIO. */
+    corsOrigins: string[];
     replicas: number;
     /** Port of a local API process started from the stack's outputs; metrics on the next one. */
     localPort: number;
@@ -258,6 +261,21 @@ function readers(source: ConfigSource, problems: Problems) {
 
 const quantity = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi)?$/;
 
+/** A comma-separated list of browser origins (rules/network.ts `originProblem`), each checked. */
+function corsOrigins(text: string | undefined, problems: Problems): string[] {
+  const origins = text ? text.split(",").map((o) => o.trim()) : [];
+  for (const origin of origins) {
+    const problem = originProblem(origin);
+    if (problem)
+      problems.add(
+        "corsAllowedOrigins",
+        origin,
+        `${problem}; allowed: comma-separated origins, e.g. https://studio.example.com`,
+      );
+  }
+  return origins;
+}
+
 /** Validates the whole configuration; throws one Error listing every problem. */
 export function loadStackConfig(source: ConfigSource): StackConfig {
   const problems = new Problems(source.project);
@@ -294,6 +312,7 @@ export function loadStackConfig(source: ConfigSource): StackConfig {
       REGION_PATTERN,
       "allowed: 1-63 lowercase letters, digits and hyphens, starting with a letter or digit (e.g. eu-west-1)",
     ),
+    corsOrigins: corsOrigins(r.optional("corsAllowedOrigins"), problems),
     replicas: r.integer("apiReplicas", 1, 50),
     localPort: r.integer("localApiPort", 1024, 65534),
     image: r.optional("apiImage"),

@@ -99,6 +99,7 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
       image: settings.minioImage,
       ...settings.hot,
       clients: { podSelectors: [uploadApiPodSelector], cidrs: settings.managementSources },
+      corsOrigins: config.api.corsOrigins,
     },
     opts,
   );
@@ -227,6 +228,7 @@ const storageForApi: UploadApiStorageSettings = {
   maxUploadBytes: config.api.maxUploadBytes,
   minioRegion: config.api.minioRegion,
   maxConcurrentUploads: config.api.maxConcurrentUploads,
+  corsOrigins: config.api.corsOrigins,
 };
 const api = platform.deployApi?.(storageForApi, access);
 

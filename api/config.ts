@@ -19,7 +19,7 @@ import {
   SIGV4_MAX_EXPIRY_SECONDS,
 } from "../rules/api-settings";
 import { BUCKET_NAME_RULE, isValidBucketName } from "../rules/buckets";
-import { endpointUrlProblem, redactUrlCredentials } from "../rules/network";
+import { endpointUrlProblem, originProblem, redactUrlCredentials } from "../rules/network";
 
 /** Where and as whom the service reaches MinIO. */
 export interface MinioSettings {
@@ -127,20 +127,13 @@ function list(text: string): string[] {
 // type/subtype or type/* (RFC 6838 restricted names, lower-cased).
 const CONTENT_TYPE_PATTERN = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/;
 
-/** Browser origins: `*` is refused (API keys are credentials; name the pages that may use them). */
+/** Browser origins (rules/network.ts). `*` is not one: API keys are credentials, name the pages. */
 function origins(env: Env, name: string): string[] {
   const text = read(env, name);
   if (text === undefined) return [];
   return list(text).map((origin) => {
-    let url: URL | undefined;
-    try {
-      url = new URL(origin);
-    } catch {
-      url = undefined;
-    }
-    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin) {
-      throw new ConfigError(name, `"${origin}" is not an origin like https://studio.example.com (no path, no *)`);
-    }
+    const problem = originProblem(origin);
+    if (problem) throw new ConfigError(name, `"${origin}" is not an origin: ${problem}`);
     return origin;
   });
 }

@@ -29,6 +29,11 @@ export interface MinioClusterArgs {
   clients?: MinioClients;
   /** How Prometheus finds the metrics: scrape annotations (default), a ServiceMonitor (needs its CRD), or none. */
   metrics?: "annotations" | "serviceMonitor" | "none";
+  /**
+   * Browser origins that may send the presigned requests (parts of resumable uploads, downloads)
+   * and read the answers, ETag included. Default none given: MinIO's own default, every origin.
+   */
+  corsOrigins?: string[];
 }
 
 const s3Port = 9000;
@@ -148,6 +153,7 @@ export class MinioCluster extends pulumi.ComponentResource {
               rootSecretName: rootSecret.metadata.name,
               driveNames,
               resources: args.resources,
+              corsOrigins: args.corsOrigins ?? [],
             }),
           },
           volumeClaimTemplates: driveNames.map((drive) => ({
@@ -229,6 +235,7 @@ function minioPodSpec(p: {
   rootSecretName: pulumi.Input<string>;
   driveNames: string[];
   resources: MinioClusterArgs["resources"];
+  corsOrigins: string[];
 }) {
   const fromRootSecret = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: p.rootSecretName, key } } });
   return {
@@ -253,6 +260,9 @@ function minioPodSpec(p: {
           // The NetworkPolicy limits who reaches the port; Prometheus needs no token then.
           { name: "MINIO_PROMETHEUS_AUTH_TYPE", value: "public" },
           { name: "MINIO_BROWSER", value: "off" },
+          ...(p.corsOrigins.length > 0
+            ? [{ name: "MINIO_API_CORS_ALLOW_ORIGIN", value: p.corsOrigins.join(",") }]
+            : []),
         ],
         livenessProbe: healthProbe("/minio/health/live", 10),
         readinessProbe: healthProbe("/minio/health/ready", 5),

@@ -24,6 +24,8 @@ export interface UploadApiStorageSettings {
   minioRegion: string;
   /** Uploads one API process streams at once; beyond it the API sheds load (503). */
   maxConcurrentUploads: number;
+  /** Browser origins allowed to call the API (CORS_ALLOWED_ORIGINS). */
+  corsOrigins: string[];
 }
 
 export interface UploadApiArgs {
@@ -83,6 +85,7 @@ export function apiSettingsEnvironment(
     PRESIGN_MAX_SECONDS: String(s.presignMaxSeconds),
     MAX_UPLOAD_BYTES: String(s.maxUploadBytes),
     MAX_CONCURRENT_UPLOADS: String(s.maxConcurrentUploads),
+    CORS_ALLOWED_ORIGINS: s.corsOrigins.join(","),
   };
 }
 

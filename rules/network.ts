@@ -68,6 +68,19 @@ export function endpointUrlProblem(text: string): string | undefined {
 }
 
 /**
+ * Why a text is not a browser origin, or undefined: `scheme://host[:port]` written as a browser
+ * sends it in `Origin` (lowercase host, no default port, no trailing slash), since CORS compares
+ * the two as text. One rule for the stack's `corsAllowedOrigins` and the API's CORS_ALLOWED_ORIGINS.
+ */
+export function originProblem(text: string): string | undefined {
+  const problem = endpointUrlProblem(text);
+  if (problem) return problem;
+  const origin = new URL(text).origin;
+  if (origin !== text) return `it must be written as a browser sends it: ${origin}`;
+  return undefined;
+}
+
+/**
  * The text of a URL fit to show in a message: whatever could be user information (everything up to
  * the last "@") is replaced by `***`, so a password is never repeated.
  */

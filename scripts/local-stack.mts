@@ -157,6 +157,8 @@ export function apiEnvironmentFromOutputs(outputs: StackOutputs): Record<string,
   return {
     ...outputs.apiSettings,
     HOST: "127.0.0.1",
+    // The local API serves the upload page (resumable browser uploads); deployed ones do not.
+    UPLOAD_PAGE: "true",
     MINIO_ACCESS_KEY: outputs.apiAccessKey,
     MINIO_SECRET_KEY: outputs.apiSecretKey,
     API_KEYS: outputs.apiBearerKeys,
@@ -242,6 +244,7 @@ async function up(): Promise<void> {
 ready in ${((Date.now() - t0) / 1000).toFixed(0)} s
 
   API               ${outputs.apiUrl}   (OpenAPI: ${outputs.apiUrl}/openapi.json)
+  upload page       ${outputs.apiUrl}/upload-page   (large files in resumable parts; paste the key below)
   API metrics       ${metrics}
   hot MinIO         ${hot.endpoint}   (buckets ${outputs.uploadsBucket}, ${outputs.artifactsBucket})
   cold MinIO        ${cold.endpoint}

@@ -287,6 +287,16 @@ describe("loadStackConfig", () => {
       }
     });
 
+    it("checks CORS origins as a browser writes them", () => {
+      const config = loadStackConfig(
+        source({ ...k8s, corsAllowedOrigins: "https://studio.example.com, http://127.0.0.1:18080" }),
+      );
+      expect(config.api.corsOrigins).toEqual(["https://studio.example.com", "http://127.0.0.1:18080"]);
+      expect(() =>
+        loadStackConfig(source({ ...k8s, corsAllowedOrigins: "https://studio.example.com/app" })),
+      ).toThrowError(/wss:corsAllowedOrigins: "https:\/\/studio.example.com\/app" is not valid; it must have no path/);
+    });
+
     it("checks management sources as CIDRs", () => {
       const config = loadStackConfig(
         source({ ...k8s, managementSources: "10.0.0.0/8, 192.168.1.0/24,10.20.30.40/32" }),

@@ -61,6 +61,7 @@ describe("MinioCluster, distributed", () => {
         storageSize: "20Gi",
         storageClass: "fast",
         clients: { podSelectors: [{ app: "upload-api" }], cidrs: ["10.0.0.0/8"] },
+        corsOrigins: ["https://studio.example.com", "http://127.0.0.1:18080"],
       },
       { transformations: [recorder.transformation] },
     );
@@ -93,6 +94,13 @@ describe("MinioCluster, distributed", () => {
       capabilities: { drop: ["ALL"] },
     });
     expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  it("answers CORS for the stack's origins only (presigned parts from browsers)", () => {
+    const env = statefulSet("hot").spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    expect(env.find((e) => e.name === "MINIO_API_CORS_ALLOW_ORIGIN")?.value).toBe(
+      "https://studio.example.com,http://127.0.0.1:18080",
+    );
   });
 
   it("probes MinIO's live and ready endpoints", () => {

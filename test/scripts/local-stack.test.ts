@@ -54,6 +54,35 @@ describe("npm run local", () => {
     expect(await (await fetch(download_url)).text()).toBe("local stack bytes");
   });
 
+  it("serves the upload page, and a resumable session goes from parts to a download", async () => {
+    const page = await fetch(`${api}/upload-page`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("/v1/uploads/sessions");
+    const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const bytes = Buffer.from("resumable bytes, in one part");
+    const created = await fetch(`${api}/v1/uploads/sessions`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ filename: "part.bin", content_type: "application/octet-stream", size: bytes.length }),
+    });
+    expect(created.status).toBe(201);
+    const { session_id } = (await created.json()) as { session_id: string };
+    const links = await fetch(`${api}/v1/uploads/sessions/${session_id}/parts`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ part_numbers: [1] }),
+    });
+    const [link] = ((await links.json()) as { parts: { url: string }[] }).parts;
+    expect((await fetch(link?.url as string, { method: "PUT", body: bytes })).status).toBe(200);
+    const done = await fetch(`${api}/v1/uploads/sessions/${session_id}/complete`, {
+      method: "POST",
+      headers: { authorization: headers.authorization },
+    });
+    expect(done.status).toBe(201);
+    const { download_url } = (await done.json()) as { download_url: string };
+    expect(Buffer.from(await (await fetch(download_url)).arrayBuffer())).toEqual(bytes);
+  });
+
   it("a rerun changes nothing and serves on", async () => {
     const out = local("up");
     expect(out).toMatch(/\d+ unchanged/);
