@@ -33,28 +33,19 @@ const LINKS: Record<string, Links> = {
       description: "The saved artifacts, with links",
     },
   },
-  createUploadSession: {
-    ListParts: {
-      operationId: "listUploadParts",
-      parameters: { session_id: "$response.body#/session_id" },
-      description: "The parts uploaded so far",
-    },
-    PartLinks: {
-      operationId: "presignUploadParts",
-      parameters: { session_id: "$response.body#/session_id" },
-      description: "Links to upload the parts",
-    },
-    Complete: {
-      operationId: "completeUploadSession",
-      parameters: { session_id: "$response.body#/session_id" },
-      description: "Complete the upload once every part is there",
-    },
-    Abort: {
-      operationId: "abortUploadSession",
-      parameters: { session_id: "$response.body#/session_id" },
-      description: "Abort the upload",
-    },
-  },
+  createUploadSession: Object.fromEntries(
+    (
+      [
+        ["ListParts", "listUploadParts", "The parts uploaded so far"],
+        ["PartLinks", "presignUploadParts", "Links to upload the parts"],
+        ["Complete", "completeUploadSession", "Complete the upload once every part is there"],
+        ["Abort", "abortUploadSession", "Abort the upload"],
+      ] as const
+    ).map(([name, operationId, description]) => [
+      name,
+      { operationId, parameters: { session_id: "$response.body#/session_id" }, description },
+    ]),
+  ),
 };
 LINKS.createUpload = LINKS.upload as Links;
 LINKS.completeUploadSession = LINKS.upload as Links;

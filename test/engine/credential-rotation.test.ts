@@ -1,29 +1,21 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEphemeralStack, type EphemeralStack, externalTargetConfig } from "../helpers/engine";
-import { startTestMinio, type TestMinio } from "../helpers/minio";
-
-const root = join(__dirname, "..", "..");
+import { type EphemeralStack, type ProgramOnMinio, startProgramOnTestMinio } from "../helpers/engine";
+import type { TestMinio } from "../helpers/minio";
 
 // What an operator does when MinIO's root passwords change (README, Operations): restart MinIO with
 // the new ones, set them in the stack, `pulumi up`; refresh, preview and destroy then work. Real
 // servers, the real engine.
 describe("rotating the MinIO root credentials of a deployed stack", () => {
+  let program: ProgramOnMinio;
   let minio: TestMinio;
   let eph: EphemeralStack;
 
   beforeAll(async () => {
-    minio = await startTestMinio();
-    eph = await createEphemeralStack(
-      root,
-      externalTargetConfig(minio, { "workflow-studio-storage:ephemeral": { value: "true" } }),
-    );
+    program = await startProgramOnTestMinio();
+    ({ minio, eph } = program);
     expect((await eph.stack.up()).summary.result).toBe("succeeded");
   });
-  afterAll(async () => {
-    await eph?.dispose();
-    await minio?.stop();
-  });
+  afterAll(async () => program?.stop());
 
   it("after the servers restart with new passwords, a refresh from the old state says what to do", async () => {
     const rotated = await minio.rotateRootSecrets(["hot", "cold"]);

@@ -1,12 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cannedPolicy, listTiers } from "../../components/providers/minio-admin";
-import { createEphemeralStack, type EphemeralStack, externalTargetConfig } from "../helpers/engine";
-import { startTestMinio, type TestMinio } from "../helpers/minio";
+import { type EphemeralStack, type ProgramOnMinio, startProgramOnTestMinio } from "../helpers/engine";
+import type { TestMinio } from "../helpers/minio";
 import { waitFor } from "../helpers/wait";
-
-const root = join(__dirname, "..", "..");
 
 /** Names of the objects a bucket lists (current versions only). */
 async function listNames(minio: TestMinio, server: string, bucket: string): Promise<string[]> {
@@ -19,27 +16,24 @@ async function listNames(minio: TestMinio, server: string, bucket: string): Prom
 // overwritten and deleted in a versioned bucket, uploads left incomplete. Real servers, a real
 // transition, the real engine.
 describe("destroy of an ephemeral stack whose objects moved to the cold tier", () => {
+  let program: ProgramOnMinio;
   let minio: TestMinio;
   let eph: EphemeralStack;
 
   beforeAll(async () => {
-    // The scanner applies the 0-day transition within seconds at this speed.
-    minio = await startTestMinio({ serverEnv: { MINIO_SCANNER_SPEED: "fastest" } });
-    eph = await createEphemeralStack(
-      root,
-      externalTargetConfig(minio, {
-        "workflow-studio-storage:ephemeral": { value: "true" },
+    program = await startProgramOnTestMinio(
+      {
         "workflow-studio-storage:bucketVersioning": { value: "true" },
         "workflow-studio-storage:transitionDays": { value: "0" },
         "workflow-studio-storage:transitionMinSizeBytes": { value: "1024" },
-      }),
+      },
+      // The scanner applies the 0-day transition within seconds at this speed.
+      { serverEnv: { MINIO_SCANNER_SPEED: "fastest" } },
     );
+    ({ minio, eph } = program);
     expect((await eph.stack.up()).summary.result).toBe("succeeded");
   });
-  afterAll(async () => {
-    await eph?.dispose();
-    await minio?.stop();
-  });
+  afterAll(async () => program?.stop());
 
   it("holds transitioned objects, noncurrent versions, delete markers and an incomplete upload", async () => {
     const hot = minio.client("hot");

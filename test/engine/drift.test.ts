@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { PreviewResult } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLifecycle } from "../../components/providers/bucket-lifecycle";
@@ -12,10 +11,8 @@ import {
   removeUser,
   userInfo,
 } from "../../components/providers/minio-admin";
-import { createEphemeralStack, type EphemeralStack, externalTargetConfig } from "../helpers/engine";
-import { startTestMinio, type TestMinio } from "../helpers/minio";
-
-const root = join(__dirname, "..", "..");
+import { type EphemeralStack, type ProgramOnMinio, startProgramOnTestMinio } from "../helpers/engine";
+import type { TestMinio } from "../helpers/minio";
 
 /** One resource's part of a `preview --diff` output: its operation and its lines. */
 interface DiffBlock {
@@ -43,17 +40,15 @@ function diffBlocks(stdout: string): DiffBlock[] {
 // Drift of every kind of resource the program owns, made by hand in MinIO: `preview --refresh`
 // shows exactly what changed, and the next `up` puts our state back. Real servers, the real engine.
 describe("drift made by hand shows in preview --refresh and up restores it", () => {
+  let program: ProgramOnMinio;
   let minio: TestMinio;
   let eph: EphemeralStack;
   let preview: PreviewResult;
   let blocks: DiffBlock[] = [];
 
   beforeAll(async () => {
-    minio = await startTestMinio();
-    eph = await createEphemeralStack(
-      root,
-      externalTargetConfig(minio, { "workflow-studio-storage:ephemeral": { value: "true" } }),
-    );
+    program = await startProgramOnTestMinio();
+    ({ minio, eph } = program);
     expect((await eph.stack.up()).summary.result).toBe("succeeded");
 
     const hot = minio.connection("hot");
@@ -100,10 +95,7 @@ describe("drift made by hand shows in preview --refresh and up restores it", () 
     preview = await eph.stack.preview({ refresh: true, diff: true });
     blocks = diffBlocks(preview.stdout);
   });
-  afterAll(async () => {
-    await eph?.dispose();
-    await minio?.stop();
-  });
+  afterAll(async () => program?.stop());
 
   const refreshed = (name: string) => blocks.find((b) => b.name === name && b.op === "refresh")?.text ?? "";
   const planned = (name: string) => blocks.find((b) => b.name === name && b.op !== "refresh");

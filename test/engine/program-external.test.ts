@@ -5,10 +5,10 @@ import { listTiers } from "../../components/providers/minio-admin";
 import { parseApiKeys } from "../../rules/api-keys";
 import { freePort } from "../../scripts/local-minio.mts";
 import { apiEnvironmentFromOutputs, type StackOutputs } from "../../scripts/local-stack.mts";
-import { createEphemeralStack, type EphemeralStack, externalTargetConfig } from "../helpers/engine";
-import { clientFor, startTestMinio, type TestMinio } from "../helpers/minio";
+import { type EphemeralStack, PROJECT_ROOT, type ProgramOnMinio, startProgramOnTestMinio } from "../helpers/engine";
+import { clientFor, type TestMinio } from "../helpers/minio";
 
-const root = join(__dirname, "..", "..");
+const root = PROJECT_ROOT;
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -23,20 +23,15 @@ const hostUrl = (s: { endpoint: string; accessKey: string; secretKey: string }) 
 // The project's own program, target `external`, against real hot and cold MinIO servers, through
 // the real CLI: up, check from outside, preview clean, change one value, destroy.
 describe("the program, external target, through the real engine", () => {
+  let program: ProgramOnMinio;
   let minio: TestMinio;
   let eph: EphemeralStack;
 
   beforeAll(async () => {
-    minio = await startTestMinio();
-    eph = await createEphemeralStack(
-      root,
-      externalTargetConfig(minio, { "workflow-studio-storage:ephemeral": { value: "true" } }),
-    );
+    program = await startProgramOnTestMinio();
+    ({ minio, eph } = program);
   });
-  afterAll(async () => {
-    await eph?.dispose();
-    await minio?.stop();
-  });
+  afterAll(async () => program?.stop());
 
   it("a new stack previews cleanly before its first up (as `pulumi up` previews first)", async () => {
     const preview = await eph.stack.preview();

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ConfigMap, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
-import type { TestMinio } from "./minio";
+import { startTestMinio, type TestMinio } from "./minio";
 
 /**
  * An ephemeral stack of a program, in a temporary file backend with passphrase secrets. `dispose`
@@ -68,5 +68,42 @@ export function externalTargetConfig(minio: TestMinio, extra: ConfigMap = {}): C
     "workflow-studio-storage:coldAccessKey": { value: cold.accessKey },
     "workflow-studio-storage:coldSecretKey": { value: cold.secretKey, secret: true },
     ...extra,
+  };
+}
+
+/** The project's own program: what the engine tests deploy. */
+export const PROJECT_ROOT = join(__dirname, "..", "..");
+
+/** A test MinIO environment and an ephemeral stack of the program (external target) on it. */
+export interface ProgramOnMinio {
+  minio: TestMinio;
+  eph: EphemeralStack;
+  /** Destroys and removes the stack, then stops MinIO (whatever happened before). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a MinIO environment of its own and an ephemeral stack of the program against it, with
+ * `ephemeral: true` (destroy removes the data) and any `extra` config.
+ */
+export async function startProgramOnTestMinio(
+  extra: ConfigMap = {},
+  minioOptions: Parameters<typeof startTestMinio>[0] = {},
+): Promise<ProgramOnMinio> {
+  const minio = await startTestMinio(minioOptions);
+  const eph = await createEphemeralStack(
+    PROJECT_ROOT,
+    externalTargetConfig(minio, { "workflow-studio-storage:ephemeral": { value: "true" }, ...extra }),
+  );
+  return {
+    minio,
+    eph,
+    async stop() {
+      try {
+        await eph.dispose();
+      } finally {
+        await minio.stop();
+      }
+    },
   };
 }
