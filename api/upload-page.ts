@@ -57,6 +57,8 @@ async function call(method, path, body) {
 }
 
 // One part, by XHR for its upload progress; the browser sets Content-Length from the slice itself.
+// Resolves with the part's ETag, which MinIO exposes to the page (CORS): a client that completes
+// with its own list of parts needs it; this page lets the API list them.
 function putPart(link, blob, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
@@ -65,7 +67,7 @@ function putPart(link, blob, onProgress) {
       if (name.toLowerCase() !== "content-length") xhr.setRequestHeader(name, value);
     }
     xhr.upload.onprogress = (e) => onProgress(e.loaded);
-    xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error("part " + link.part_number + ": HTTP " + xhr.status)));
+    xhr.onload = () => (xhr.status < 300 ? resolve(xhr.getResponseHeader("ETag")) : reject(new Error("part " + link.part_number + ": HTTP " + xhr.status)));
     xhr.onerror = () => reject(new Error("part " + link.part_number + ": network error"));
     xhr.send(blob);
   });
@@ -110,7 +112,8 @@ async function upload(file) {
     const worker = async () => {
       for (let link = queue.shift(); link; link = queue.shift()) {
         const start = (link.part_number - 1) * session.part_size;
-        await putPart(link, file.slice(start, start + link.size), (loaded) => { sent.set(link.part_number, loaded); progress(); });
+        const etag = await putPart(link, file.slice(start, start + link.size), (loaded) => { sent.set(link.part_number, loaded); progress(); });
+        $("progress").dataset.lastEtag = etag || "";
         sent.delete(link.part_number);
         base += link.size;
         completed++;

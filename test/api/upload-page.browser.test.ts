@@ -84,6 +84,11 @@ describe("the upload page, in headless Chromium", () => {
       },
     );
     expect(held).toBeDefined();
+    // The page can read each part's ETag: MinIO exposes it across origins (the page is on the API's).
+    const etag = await page.evaluate(
+      () => (globalThis as unknown as PageGlobals).document.getElementById("progress")?.dataset.lastEtag,
+    );
+    expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
     expect(new Set(partPuts).size).toBe(13);
     const saved = await page.evaluate(() => {
       const { localStorage } = globalThis as unknown as PageGlobals;
