@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the project's real parts from source once, into a cache outside the repository:
 # Node.js 22 (when the machine's is older), the MinIO server and mc, the Pulumi CLI with our Node.js
-# language host, the dynamic-provider shim and the Kubernetes provider plugin. A part whose cache folder is complete is reused, so a
+# language host, the dynamic-provider shim and the Kubernetes provider plugin; and makes sure a
+# Chromium is there for the upload page's browser test (the machine's, or Debian's package). A part whose cache folder is complete is reused, so a
 # second run takes seconds. A failing step stops everything and shows its command and output.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -191,7 +192,7 @@ fi
 step_no=$((step_no + 1))
 browser="${CHROMIUM_PATH:-$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)}"
 if [ -n "$browser" ]; then
-  echo "[$step_no/$steps_total] browser: using $browser"
+  echo "[$step_no/$steps_total] browser: the machine's ($browser)"
 elif command -v apt-get >/dev/null; then
   echo "[$step_no/$steps_total] browser: installing Debian's chromium (total so far $(elapsed))"
   sudo_cmd=""
