@@ -8,13 +8,14 @@
 // 500 MiB for streams of unknown size and never aborts what it started.
 import type { Readable } from "node:stream";
 import type * as Minio from "minio";
+import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from "../rules/api-settings";
 
 /** S3's smallest allowed part (except the last): the least memory per upload. */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-const MAX_PARTS = 10_000;
+export const MIN_PART_SIZE = S3_MIN_PART_BYTES;
 
+/** The part size a streamed upload stages with: the smallest that fits `maxBytes` in S3's part count. */
 export function partSizeFor(maxBytes: number): number {
-  return Math.max(MIN_PART_SIZE, Math.ceil(maxBytes / MAX_PARTS));
+  return Math.max(MIN_PART_SIZE, Math.ceil(maxBytes / S3_MAX_PARTS));
 }
 
 /**

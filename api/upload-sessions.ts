@@ -19,8 +19,8 @@ export interface UploadSession {
   expiresAt: number;
 }
 
-/** The part size for a file: the configured one, grown (by whole MiB) so no file needs more than 10000. */
-export function partSizeFor(size: number, configured: number): number {
+/** A session's part size: the configured one, grown (by whole MiB) so no file needs more than 10000. */
+export function sessionPartSize(size: number, configured: number): number {
   const mib = 1024 * 1024;
   const needed = Math.ceil(size / S3_MAX_PARTS / mib) * mib;
   return Math.max(configured, needed, S3_MIN_PART_BYTES);

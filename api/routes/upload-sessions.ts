@@ -13,7 +13,7 @@ import { clientFileName } from "../file-parts";
 import { decodeOriginalName, ORIGINAL_NAME_META, originalNameMetadata, uploadKey } from "../keys";
 import { ClientFileName, expiresQuery, UploadResult } from "../schemas";
 import { isS3Error } from "../storage";
-import { partCount, partLength, partSizeFor, sessionCodec, type UploadSession } from "../upload-sessions";
+import { partCount, partLength, sessionCodec, sessionPartSize, type UploadSession } from "../upload-sessions";
 
 /**
  * Longest session id a route takes (the router's parameter limit is set above it, in app.ts). Ids
@@ -156,7 +156,7 @@ export const uploadSessionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
         uploadId,
         key,
         size,
-        partSize: partSizeFor(size, config.multipart.partBytes),
+        partSize: sessionPartSize(size, config.multipart.partBytes),
         owner: request.client?.name ?? "",
         expiresAt: nowSeconds() + config.multipart.sessionSeconds,
       };

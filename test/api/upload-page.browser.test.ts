@@ -112,9 +112,11 @@ describe("the upload page, in headless Chromium", () => {
       expect(res.statusCode).toBe(404);
     }
 
+    // Reload first: the held part dies with the page. Unrouting first would let it through, and the
+    // old page would complete the upload before the reload.
+    await page.reload();
     await page.unroute(`**/*partNumber=${HELD_PART}&*`);
     partPuts.length = 0;
-    await page.reload();
     await chooseAndUpload();
     await page.waitForSelector("#download:not([hidden])", { timeout: 60_000 });
     expect(await page.textContent("#status")).toMatch(/^Done: uploads\//);

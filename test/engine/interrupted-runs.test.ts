@@ -10,7 +10,7 @@ import { cannedPolicy, isMinioAdminError, listTiers, userInfo } from "../../comp
 import type { MinioConnection } from "../../components/providers/minio-connection";
 import { OWNER_TAG, ownerPolicyId } from "../../rules/ownership";
 import { createEphemeralStack, type EphemeralStack, externalTargetConfig } from "../helpers/engine";
-import { killEngine, processesOfStack, recoverAfterKill } from "../helpers/engine-kill";
+import { killEngine, processesOfStack, recoverAfterKill, removeCutSidecars } from "../helpers/engine-kill";
 import { type HeldRequest, type HoldingProxy, requests, startHoldingProxy } from "../helpers/holding-proxy";
 import { clientFor, startTestMinio, type TestMinio } from "../helpers/minio";
 
@@ -138,6 +138,8 @@ describe("interrupted runs converge: SIGKILL of the engine, then the documented 
     expect(killedRun.killed).toContain("pulumi");
     expect(killedRun.killed.length).toBeGreaterThanOrEqual(3);
     expect(processesOfStack(eph.stack)).toEqual([]);
+    // The README's first recovery step for a file backend: a sidecar the kill cut is removed.
+    removeCutSidecars(eph.backendDir);
     expect((await stateOf(eph.stack)).pending).toContain(pendingOperation);
     // The killed run's lock is still there: nothing runs until `pulumi cancel` clears it.
     await expect(eph.stack.up()).rejects.toThrow(/the stack is currently locked/);
@@ -195,7 +197,7 @@ describe("interrupted runs converge: SIGKILL of the engine, then the documented 
     // The killed create had made the bucket and tagged it: only the tag says whose it is.
     expect(await tagsOf(minio, "workflow-artifacts")).toEqual([{ Key: OWNER_TAG, Value: owner }]);
 
-    expect((await recoverAfterKill(eph.stack)).summary.result).toBe("succeeded");
+    expect((await recoverAfterKill(eph.stack, eph.backendDir)).summary.result).toBe("succeeded");
     expect((await stateOf(eph.stack)).pending).toEqual([]);
   });
 
@@ -235,7 +237,7 @@ describe("interrupted runs converge: SIGKILL of the engine, then the documented 
     // The one-request window the README names: a bucket with no mark of whose it is.
     expect(await minio.client("hot").bucketExists("workflow-artifacts")).toBe(true);
     expect(await tagsOf(minio, "workflow-artifacts")).toEqual([]);
-    expect((await recoverAfterKill(eph.stack)).summary.result).toBe("succeeded");
+    expect((await recoverAfterKill(eph.stack, eph.backendDir)).summary.result).toBe("succeeded");
 
     const refused = await eph.stack.up().then(
       () => "succeeded",
@@ -265,7 +267,7 @@ describe("interrupted runs converge: SIGKILL of the engine, then the documented 
     expect((await cannedPolicy(hot, "upload-api"))?.ID).toBe(ownerPolicyId(owner));
     expect(await userOrNone(hot, "upload-api")).toBeUndefined();
 
-    expect((await recoverAfterKill(eph.stack)).summary.result).toBe("succeeded");
+    expect((await recoverAfterKill(eph.stack, eph.backendDir)).summary.result).toBe("succeeded");
     expect((await eph.stack.up()).summary.result).toBe("succeeded");
 
     expect(await userOrNone(hot, "upload-api")).toMatchObject({ status: "enabled", policyName: "upload-api" });
@@ -287,7 +289,7 @@ describe("interrupted runs converge: SIGKILL of the engine, then the documented 
     expect(found?.status).toBe("enabled");
     expect(found?.policyName ?? "").toBe("");
     expect((await cannedPolicy(hot, "upload-api"))?.ID).toBe(ownerPolicyId(owner));
-    expect((await recoverAfterKill(eph.stack)).summary.result).toBe("succeeded");
+    expect((await recoverAfterKill(eph.stack, eph.backendDir)).summary.result).toBe("succeeded");
     expect((await stateOf(eph.stack)).pending).toEqual([]);
   });
 
@@ -311,7 +313,7 @@ describe("interrupted runs converge: SIGKILL of the engine, then the documented 
     const tiers = async () => (await listTiers(minio.connection("hot"))).map((t) => [t.name, t.accessKey]);
     expect(await tiers()).toEqual([["COLD", "tier-cold-tier"]]);
 
-    expect((await recoverAfterKill(eph.stack)).summary.result).toBe("succeeded");
+    expect((await recoverAfterKill(eph.stack, eph.backendDir)).summary.result).toBe("succeeded");
     expect((await eph.stack.up()).summary.result).toBe("succeeded");
 
     // One tier, holding the keys of the cold user the state holds (the refresh verifies them).
@@ -331,7 +333,7 @@ describe("interrupted runs converge: SIGKILL of the engine, then the documented 
     await expectInterrupted(killed, `creating ${resource}`);
     expect(documentsEqual(await readLifecycle(minio.client("hot"), bucket), plannedLifecycle(bucket))).toBe(true);
 
-    expect((await recoverAfterKill(eph.stack)).summary.result).toBe("succeeded");
+    expect((await recoverAfterKill(eph.stack, eph.backendDir)).summary.result).toBe("succeeded");
     expect((await eph.stack.up()).summary.result).toBe("succeeded");
 
     await expectLifecycles();
@@ -354,7 +356,7 @@ describe("interrupted runs converge: SIGKILL of the engine, then the documented 
     expect(await hot.bucketExists("user-uploads")).toBe(true);
     expect(await hot.listObjectsV2("user-uploads", "", true).toArray()).toEqual([]);
 
-    expect((await recoverAfterKill(eph.stack)).summary.result).toBe("succeeded");
+    expect((await recoverAfterKill(eph.stack, eph.backendDir)).summary.result).toBe("succeeded");
     expect((await stateOf(eph.stack)).pending).toEqual([]);
     expect((await eph.stack.destroy()).summary.result).toBe("succeeded");
 

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { RefreshResult, Stack } from "@pulumi/pulumi/automation";
 
 /**
@@ -137,6 +138,32 @@ export function processesOfStack(stack: Stack): { pid: number; comm: string }[] 
 }
 
 /**
+ * A kill can cut a file backend's sidecar: the blob library writes `<file>.attrs` (content type, MD5)
+ * in place, not atomically like the file itself, so a SIGKILL at that moment leaves it empty and every
+ * later command fails with "failed to load checkpoint: EOF". The sidecar is optional (a missing one
+ * reads as defaults), so removing a cut one repairs the backend. Answers the files it removed.
+ */
+export function removeCutSidecars(backendDir: string): string[] {
+  const removed: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith(".attrs")) {
+        try {
+          JSON.parse(readFileSync(path, "utf8"));
+        } catch {
+          rmSync(path);
+          removed.push(path);
+        }
+      }
+    }
+  };
+  walk(backendDir);
+  return removed;
+}
+
+/**
  * The documented recovery after an engine was killed, before the next `up` or `destroy`:
  * 1. no engine or plugin process of the stack may still run (it would go on changing MinIO and the
  *    state behind the recovery's back): checked, not assumed;
@@ -146,11 +173,12 @@ export function processesOfStack(stack: Stack): { pid: number; comm: string }[] 
  *    flag removes: the next `up` creates them again, and the providers take back what the killed
  *    create had already made (ownership marks).
  */
-export async function recoverAfterKill(stack: Stack): Promise<RefreshResult> {
+export async function recoverAfterKill(stack: Stack, backendDir: string): Promise<RefreshResult> {
   const left = processesOfStack(stack);
   if (left.length > 0) {
     throw new Error(`processes of the killed run still run: ${left.map((p) => `${p.pid} ${p.comm}`).join(", ")}`);
   }
+  removeCutSidecars(backendDir);
   await stack.cancel();
   return stack.refresh({ clearPendingCreates: true });
 }
