@@ -1,0 +1,368 @@
+// `npm run bench`: the data path measured side by side in one run, on this machine, against its peers:
+// a direct upload to the same MinIO (presigned PUTs), our API as deployed (the bundle, its own MinIO
+// user), and the seed guide's FastAPI handler (bench/peers). Prints a table of absolute figures and
+// ratios and writes it, with the machine's description, to BENCHMARKS.md. Nothing here is a test:
+// machines are shared and noisy, so only ratios measured in the same run are compared.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, platform, release, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import autocannon from "autocannon";
+import { buildBundle } from "../api/build.mts";
+import { apiAccessPolicy } from "../components/api-access-policy.ts";
+import { minioClient } from "../components/providers/minio-connection.ts";
+import { applyScopedUser } from "../components/providers/scoped-user.ts";
+import { freePort, startEnvironment, stopEnvironment } from "../scripts/local-minio.mts";
+
+const root = resolve(import.meta.dirname, "..");
+const MiB = 1024 * 1024;
+const KEY = `bench-${randomBytes(12).toString("hex")}`;
+const API_USER = { accessKey: "upload-api", secretKey: randomBytes(20).toString("hex") };
+const auth = { authorization: `Bearer ${KEY}` };
+
+interface Row {
+  measure: string;
+  goal: string;
+  figures: { peer: string; value: number; unit: string }[];
+  /** The ratio the goal is about, and whether it is met. */
+  ratio?: { value: number; of: string; met: boolean };
+  note?: string;
+}
+
+function log(message: string): void {
+  console.log(`== ${message}`);
+}
+
+/** A process the benchmark started; stopped at the end whatever happens. */
+const children: ChildProcess[] = [];
+function startChild(command: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(url).catch(() => undefined);
+    if (res && res.status < 500) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** The seed peer's virtual environment, in the toolchain cache keyed by its pins. */
+function seedPeerPython(): string {
+  const requirements = join(root, "bench", "peers", "requirements.txt");
+  const pins = execFileSync("sh", ["-c", `grep -v '^#' '${requirements}' | sha256sum | cut -c1-12`], {
+    encoding: "utf8",
+  }).trim();
+  const venv = join(
+    process.env.WSS_CACHE ?? join(process.env.HOME ?? tmpdir(), ".cache", "workflow-studio-storage"),
+    `bench-seed-peer-${pins}`,
+  );
+  if (!existsSync(join(venv, ".complete"))) {
+    log(`seed peer: installing its pinned packages from PyPI into ${venv}`);
+    rmSync(venv, { recursive: true, force: true });
+    execFileSync("python3", ["-m", "venv", venv], { stdio: "inherit" });
+    execFileSync(join(venv, "bin", "pip"), ["install", "-q", "--disable-pip-version-check", "-r", requirements], {
+      stdio: "inherit",
+    });
+    writeFileSync(join(venv, ".complete"), new Date().toISOString());
+  }
+  return join(venv, "bin", "python");
+}
+
+/** A multipart body with one file part, as a form sends it. */
+function multipartBody(name: string, data: Buffer): { body: Buffer; contentType: string } {
+  const boundary = `----bench${randomBytes(8).toString("hex")}`;
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
+  return {
+    body: Buffer.concat([head, data, Buffer.from(`\r\n--${boundary}--\r\n`)]),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), "wss-bench-"));
+  const rows: Row[] = [];
+  try {
+    log("MinIO on loopback, the API's user and buckets");
+    const [hot] = await startEnvironment({ dir: join(dir, "minio"), basePort: 0 });
+    if (!hot) throw new Error("no hot MinIO");
+    const rootClient = minioClient(hot);
+    for (const bucket of ["user-uploads", "workflow-artifacts"]) await rootClient.makeBucket(bucket);
+    await applyScopedUser(hot, {
+      ...API_USER,
+      policyName: API_USER.accessKey,
+      policy: apiAccessPolicy({ uploadsBucket: "user-uploads", artifactsBucket: "workflow-artifacts" }),
+    });
+    const apiClient = minioClient({ endpoint: hot.endpoint, ...API_USER });
+
+    log("our API, from its bundle, as the deployed user");
+    const bundle = await buildBundle(join(dir, "api"));
+    const apiPort = await freePort();
+    startChild(process.execPath, [bundle.file], {
+      PORT: String(apiPort),
+      HOST: "127.0.0.1",
+      METRICS_PORT: String(await freePort()),
+      MINIO_ENDPOINT: hot.endpoint,
+      MINIO_ACCESS_KEY: API_USER.accessKey,
+      MINIO_SECRET_KEY: API_USER.secretKey,
+      API_KEYS: JSON.stringify([{ name: "bench", key: KEY, scopes: ["upload", "presign", "download"] }]),
+      MAX_UPLOAD_BYTES: String(2 * 1024 * MiB),
+      // The concurrent measure sends 64 at once: the default cap (16) would shed most of them.
+      MAX_CONCURRENT_UPLOADS: "64",
+      LOG_LEVEL: "warn",
+    });
+    const api = `http://127.0.0.1:${apiPort}`;
+    await waitForHttp(`${api}/readyz`);
+
+    log("the seed guide's FastAPI handler");
+    const seedPort = await freePort();
+    startChild(
+      seedPeerPython(),
+      ["-m", "uvicorn", "seed_upload:app", "--host", "127.0.0.1", "--port", String(seedPort), "--log-level", "warning"],
+      {
+        PYTHONPATH: join(root, "bench", "peers"),
+        PYTHONDONTWRITEBYTECODE: "1",
+        MINIO_ENDPOINT: hot.endpoint,
+        MINIO_ACCESS_KEY: API_USER.accessKey,
+        MINIO_SECRET_KEY: API_USER.secretKey,
+      },
+    );
+    const seed = `http://127.0.0.1:${seedPort}`;
+    await waitForHttp(`${seed}/docs`);
+
+    /** A presigned PUT bound to one key and length, from our API (what a direct client gets). */
+    const presignPut = async (size: number) => {
+      const res = await fetch(`${api}/v1/uploads/presign`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({
+          filename: `${randomUUID()}.bin`,
+          content_type: "application/octet-stream",
+          size,
+          method: "PUT",
+        }),
+      });
+      const link = (await res.json()) as { url: string; headers: Record<string, string> };
+      const { "Content-Length": _, ...headers } = link.headers;
+      return { url: link.url, headers };
+    };
+
+    // 1. One 100 MiB upload, median of 5, each peer in turn.
+    log("one 100 MiB upload, median of 5");
+    const big = randomBytes(100 * MiB);
+    const timeOf = async (send: () => Promise<Response>) => {
+      const t = performance.now();
+      const res = await send();
+      if (!res.ok) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
+      return (performance.now() - t) / 1000;
+    };
+    const times: Record<string, number[]> = { direct: [], api: [], seed: [] };
+    for (let round = 0; round < 5; round++) {
+      const link = await presignPut(big.length);
+      times.direct?.push(await timeOf(() => fetch(link.url, { method: "PUT", headers: link.headers, body: big })));
+      const a = multipartBody(`${randomUUID()}.bin`, big);
+      times.api?.push(
+        await timeOf(() =>
+          fetch(`${api}/v1/uploads`, {
+            method: "POST",
+            headers: { ...auth, "content-type": a.contentType },
+            body: a.body,
+          }),
+        ),
+      );
+      const s = multipartBody(`${randomUUID()}.bin`, big);
+      times.seed?.push(
+        await timeOf(() =>
+          fetch(`${seed}/upload`, { method: "POST", headers: { "content-type": s.contentType }, body: s.body }),
+        ),
+      );
+    }
+    const mibps = (peer: string) => 100 / median(times[peer] as number[]);
+    rows.push({
+      measure: "one 100 MiB upload (median of 5)",
+      goal: "API >= 0.90 of direct",
+      figures: ["direct", "api", "seed"].map((peer) => ({ peer, value: mibps(peer), unit: "MiB/s" })),
+      ratio: { value: mibps("api") / mibps("direct"), of: "API / direct", met: mibps("api") / mibps("direct") >= 0.9 },
+      note: `seed / direct ${(mibps("seed") / mibps("direct")).toFixed(2)}`,
+    });
+
+    // 2. 16 KiB uploads, 64 concurrent, for 10 s each.
+    log("16 KiB uploads, 64 concurrent, 10 s per peer");
+    const small = randomBytes(16 * 1024);
+    const links = await Promise.all(Array.from({ length: 3000 }, () => presignPut(small.length)));
+    let next = 0;
+    const direct = await autocannon({
+      url: hot.endpoint,
+      connections: 64,
+      duration: 10,
+      requests: [
+        {
+          setupRequest: (req) => {
+            const link = links[next++ % links.length] as { url: string; headers: Record<string, string> };
+            const url = new URL(link.url);
+            return { ...req, method: "PUT", path: `${url.pathname}${url.search}`, headers: link.headers, body: small };
+          },
+        },
+      ],
+    });
+    const form = multipartBody("small.bin", small);
+    const viaApi = await autocannon({
+      url: `${api}/v1/uploads`,
+      connections: 64,
+      duration: 10,
+      method: "POST",
+      headers: { ...auth, "content-type": form.contentType },
+      body: form.body,
+    });
+    const viaSeed = await autocannon({
+      url: `${seed}/upload`,
+      connections: 64,
+      duration: 10,
+      method: "POST",
+      headers: { "content-type": form.contentType },
+      body: form.body,
+    });
+    const rps = (r: autocannon.Result) => r.requests.average;
+    rows.push({
+      measure: "16 KiB uploads, 64 concurrent",
+      goal: "API >= 0.70 of direct, p99 <= 1.3x direct",
+      figures: [
+        { peer: "direct", value: rps(direct), unit: `req/s (p99 ${direct.latency.p99} ms, non-2xx ${direct.non2xx})` },
+        { peer: "api", value: rps(viaApi), unit: `req/s (p99 ${viaApi.latency.p99} ms, non-2xx ${viaApi.non2xx})` },
+        { peer: "seed", value: rps(viaSeed), unit: `req/s (p99 ${viaSeed.latency.p99} ms, non-2xx ${viaSeed.non2xx})` },
+      ],
+      ratio: {
+        value: rps(viaApi) / rps(direct),
+        of: "API / direct",
+        met: rps(viaApi) / rps(direct) >= 0.7 && viaApi.latency.p99 <= 1.3 * direct.latency.p99,
+      },
+      note: `p99 API / direct ${(viaApi.latency.p99 / Math.max(1, direct.latency.p99)).toFixed(2)}`,
+    });
+
+    // 3. The presign endpoint against MinIO's own metadata read (a 1-byte ranged GET), 64 concurrent.
+    log("presigned download links, 64 concurrent, against a 1-byte ranged GET");
+    await apiClient.putObject("user-uploads", "uploads/bench/object.bin", randomBytes(1024));
+    const getUrl = await apiClient.presignedGetObject("user-uploads", "uploads/bench/object.bin", 3600);
+    const getPath = new URL(getUrl);
+    const ranged = await autocannon({
+      url: hot.endpoint,
+      connections: 64,
+      duration: 10,
+      requests: [{ method: "GET", path: `${getPath.pathname}${getPath.search}`, headers: { range: "bytes=0-0" } }],
+    });
+    const presign = await autocannon({
+      url: `${api}/v1/objects/user-uploads/url?key=uploads/bench/object.bin`,
+      connections: 64,
+      duration: 10,
+      headers: auth,
+    });
+    rows.push({
+      measure: "`GET /v1/objects/.../url`, 64 concurrent",
+      goal: ">= 0.80 of MinIO's 1-byte ranged GET, p99 < 50 ms",
+      figures: [
+        { peer: "MinIO ranged GET", value: rps(ranged), unit: `req/s (p99 ${ranged.latency.p99} ms)` },
+        { peer: "api", value: rps(presign), unit: `req/s (p99 ${presign.latency.p99} ms, non-2xx ${presign.non2xx})` },
+      ],
+      ratio: {
+        value: rps(presign) / rps(ranged),
+        of: "API / MinIO",
+        met: rps(presign) / rps(ranged) >= 0.8 && presign.latency.p99 < 50,
+      },
+    });
+
+    // 4. 1 GiB through a resumable session (4 parts in flight) against one direct PUT.
+    log("1 GiB: presigned parts, 4 in flight, against one direct PUT");
+    const gib = randomBytes(1024 * MiB);
+    const oneLink = await presignPut(gib.length);
+    const directGib = await timeOf(() => fetch(oneLink.url, { method: "PUT", headers: oneLink.headers, body: gib }));
+    const json = { ...auth, "content-type": "application/json" };
+    const partsStarted = performance.now();
+    const session = (await (
+      await fetch(`${api}/v1/uploads/sessions`, {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ filename: "big.bin", content_type: "application/octet-stream", size: gib.length }),
+      })
+    ).json()) as { session_id: string; part_size: number; part_count: number };
+    const partLinks = (
+      (await (
+        await fetch(`${api}/v1/uploads/sessions/${session.session_id}/parts`, {
+          method: "POST",
+          headers: json,
+          body: JSON.stringify({ part_numbers: Array.from({ length: session.part_count }, (_, i) => i + 1) }),
+        })
+      ).json()) as { parts: { part_number: number; size: number; url: string }[] }
+    ).parts;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let link = partLinks.shift(); link; link = partLinks.shift()) {
+          const start = (link.part_number - 1) * session.part_size;
+          const res = await fetch(link.url, { method: "PUT", body: gib.subarray(start, start + link.size) });
+          if (!res.ok) throw new Error(`part ${link.part_number}: ${res.status}`);
+        }
+      }),
+    );
+    const completed = await fetch(`${api}/v1/uploads/sessions/${session.session_id}/complete`, {
+      method: "POST",
+      headers: auth,
+    });
+    if (completed.status !== 201) throw new Error(`complete answered ${completed.status}`);
+    const partsSeconds = (performance.now() - partsStarted) / 1000;
+    rows.push({
+      measure: "1 GiB upload: resumable session, 4 parts in flight",
+      goal: ">= 0.80 of one direct PUT",
+      figures: [
+        { peer: "direct PUT", value: 1024 / directGib, unit: "MiB/s" },
+        { peer: "session parts", value: 1024 / partsSeconds, unit: "MiB/s" },
+      ],
+      ratio: { value: directGib / partsSeconds, of: "parts / direct", met: directGib / partsSeconds >= 0.8 },
+    });
+
+    const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, ${platform()} ${release()}, Node.js ${process.version}, ${execFileSync("minio", ["--version"], { encoding: "utf8" }).split("\n")[0]}`;
+    const table = render(rows);
+    console.log(`\n${table}`);
+    const missing = [
+      "Not measured yet (issue #11): peak API RSS with 32 concurrent 100 MiB uploads, and a no-op `pulumi preview` of the local stack against an empty program.",
+    ];
+    writeFileSync(
+      join(root, "BENCHMARKS.md"),
+      `# Benchmarks\n\nWritten by \`npm run bench\` (bench/run.mts) on ${new Date().toISOString().slice(0, 10)}, in ${((Date.now() - started) / 1000).toFixed(0)} s.\nMachine: ${machine}.\nEvery peer ran against the same MinIO on loopback, one after the other, in one run: only the ratios\nare meant to be compared; absolute figures vary between machines.\n\n${table}\n\n${missing.join("\n")}\n`,
+    );
+    log(`BENCHMARKS.md written (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    await stopEnvironment({ dir: join(dir, "minio"), purge: true });
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function render(rows: Row[]): string {
+  const lines = ["| measure | goal | figures | ratio | goal met |", "| --- | --- | --- | --- | --- |"];
+  for (const row of rows) {
+    const figures = row.figures.map((f) => `${f.peer}: ${f.value.toFixed(0)} ${f.unit}`).join("<br>");
+    const ratio = row.ratio ? `${row.ratio.of} ${row.ratio.value.toFixed(2)}${row.note ? `; ${row.note}` : ""}` : "";
+    lines.push(`| ${row.measure} | ${row.goal} | ${figures} | ${ratio} | ${row.ratio?.met ? "yes" : "no"} |`);
+  }
+  return lines.join("\n");
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`error: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);
