@@ -1,0 +1,2 @@
+// No resources: what a no-op `pulumi preview` costs before any program work.
+export {};
