@@ -14,6 +14,7 @@ import { buildBundle } from "../api/build.mts";
 import { apiAccessPolicy } from "../components/api-access-policy.ts";
 import { minioClient } from "../components/providers/minio-connection.ts";
 import { applyScopedUser } from "../components/providers/scoped-user.ts";
+import { externalTargetConfigMap } from "../scripts/external-target.mts";
 import { freePort, startEnvironment, stopEnvironment } from "../scripts/local-minio.mts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -419,19 +420,15 @@ async function main(): Promise<void> {
 
     // 6. A no-op preview of the program against the local MinIO, against an empty program's.
     log("no-op pulumi preview: the program on the local MinIO, against an empty program");
-    const programPreview = await noOpPreviewSeconds(root, {
-      "workflow-studio-storage:target": { value: "external" },
-      "workflow-studio-storage:hotEndpoint": { value: hot.endpoint },
-      "workflow-studio-storage:hotAccessKey": { value: hot.accessKey },
-      "workflow-studio-storage:hotSecretKey": { value: hot.secretKey, secret: true },
-      "workflow-studio-storage:coldEndpoint": { value: cold.endpoint },
-      "workflow-studio-storage:coldAccessKey": { value: cold.accessKey },
-      "workflow-studio-storage:coldSecretKey": { value: cold.secretKey, secret: true },
-      // Other names than the measures' buckets, which the program would refuse as not its own.
-      "workflow-studio-storage:uploadsBucket": { value: "bench-uploads" },
-      "workflow-studio-storage:artifactsBucket": { value: "bench-artifacts" },
-      "workflow-studio-storage:ephemeral": { value: "true" },
-    });
+    const programPreview = await noOpPreviewSeconds(
+      root,
+      externalTargetConfigMap(hot, cold, {
+        // Other names than the measures' buckets, which the program would refuse as not its own.
+        "workflow-studio-storage:uploadsBucket": { value: "bench-uploads" },
+        "workflow-studio-storage:artifactsBucket": { value: "bench-artifacts" },
+        "workflow-studio-storage:ephemeral": { value: "true" },
+      }),
+    );
     const emptyPreview = await noOpPreviewSeconds(join(root, "bench", "empty-program"), {});
     rows.push({
       measure: "no-op `pulumi preview`",

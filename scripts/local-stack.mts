@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildBundle } from "../api/build.mts";
 import { parseApiKeys } from "../rules/api-keys.ts";
+import { externalTargetSettings } from "./external-target.mts";
 import { type MinioServerInfo, startEnvironment, stopEnvironment, waitUntilReady } from "./local-minio.mts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -95,12 +96,7 @@ function configureStack(hot: MinioServerInfo, cold: MinioServerInfo): void {
   ]);
   const values: [string, string, boolean][] = [
     ...settings.map(([k, v]) => [k, v, false] as [string, string, boolean]),
-    ["hotEndpoint", hot.endpoint, false],
-    ["hotAccessKey", hot.accessKey, false],
-    ["hotSecretKey", hot.secretKey, true],
-    ["coldEndpoint", cold.endpoint, false],
-    ["coldAccessKey", cold.accessKey, false],
-    ["coldSecretKey", cold.secretKey, true],
+    ...externalTargetSettings(hot, cold).map((s) => [s.key, s.value, s.secret] as [string, string, boolean]),
     ...(apiPort ? [["localApiPort", apiPort, false] as [string, string, boolean]] : []),
   ];
   for (const [key, value, secret] of values) {

@@ -9,7 +9,7 @@ import { contentTypePattern, essence } from "../content-types";
 import type { ServiceContext } from "../context";
 import { apiError, errorResponses } from "../errors";
 import { resolveExpiry } from "../expiry";
-import { clientFileName } from "../file-parts";
+import { clientFileName, type StoredFile, storedFileAnswer } from "../file-parts";
 import { decodeOriginalName, ORIGINAL_NAME_META, originalNameMetadata, uploadKey } from "../keys";
 import { ClientFileName, expiresQuery, UploadResult } from "../schemas";
 import { isS3Error } from "../storage";
@@ -276,20 +276,23 @@ export const uploadSessionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContex
       );
       metrics.uploadSessions.inc({ outcome: "completed" });
       metrics.uploadedBytes.inc({ bucket }, session.size);
+      // The name and type the session started with live in the object's metadata, not in the id.
       const stat = await storage.stat(bucket, session.key);
       const name = session.key.slice(session.key.lastIndexOf("/") + 1);
-      const filename = decodeOriginalName(stat?.metaData?.[ORIGINAL_NAME_META]) ?? name;
+      const stored: StoredFile = {
+        bucket,
+        key: session.key,
+        originalName: decodeOriginalName(stat?.metaData?.[ORIGINAL_NAME_META]) ?? name,
+        size: session.size,
+        contentType: stat?.metaData?.["content-type"] ?? "application/octet-stream",
+        etag: done.etag,
+      };
+      // The same answer as POST /v1/uploads.
       return reply.code(201).send({
         bucket,
-        filename,
+        filename: stored.originalName,
         safe_name: name,
-        file_path: session.key,
-        size: session.size,
-        content_type: stat?.metaData?.["content-type"] ?? "application/octet-stream",
-        etag: done.etag,
-        download_url: await storage.presignGet(bucket, session.key, expiry.seconds, name),
-        expires_in: expiry.seconds,
-        expires_at: expiry.expiresAt,
+        ...(await storedFileAnswer(storage, stored, expiry, name)),
       });
     },
   );

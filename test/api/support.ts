@@ -13,6 +13,7 @@ import { applyScopedUser } from "../../components/providers/scoped-user";
 import { API_KEY_SCOPES, type ApiKeyScope } from "../../rules/api-keys";
 import type { MinioServerInfo } from "../../scripts/local-minio.mts";
 import { clientFor, startTestMinio, type TestMinio } from "../helpers/minio";
+import { waitFor as pollUntil } from "../helpers/wait";
 
 export const API_KEY = "test-key-0123456789abcdef";
 export const OTHER_KEY = "rotated-key-fedcba9876543210";
@@ -178,14 +179,9 @@ export async function pendingUploadsUnder(client: Minio.Client, bucket: string, 
   return result.uploads.filter((u) => u.key.startsWith(prefix)).map((u) => `${u.key} ${u.uploadId}`);
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** The shared poller (helpers/wait.ts) with the API tests' shorter deadline and faster polling. */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  return pollUntil(what, probe, timeoutMs, 100);
 }
 
 /** A fixed clock and id, so a test knows the key an upload will get. */

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ConfigMap, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { externalTargetConfigMap } from "../../scripts/external-target.mts";
 import { startTestMinio, type TestMinio } from "./minio";
 
 /**
@@ -57,18 +58,7 @@ function readTree(dir: string): string {
 
 /** The project's own stack config for the external target against a test MinIO's hot and cold servers. */
 export function externalTargetConfig(minio: TestMinio, extra: ConfigMap = {}): ConfigMap {
-  const hot = minio.server("hot");
-  const cold = minio.server("cold");
-  return {
-    "workflow-studio-storage:target": { value: "external" },
-    "workflow-studio-storage:hotEndpoint": { value: hot.endpoint },
-    "workflow-studio-storage:hotAccessKey": { value: hot.accessKey },
-    "workflow-studio-storage:hotSecretKey": { value: hot.secretKey, secret: true },
-    "workflow-studio-storage:coldEndpoint": { value: cold.endpoint },
-    "workflow-studio-storage:coldAccessKey": { value: cold.accessKey },
-    "workflow-studio-storage:coldSecretKey": { value: cold.secretKey, secret: true },
-    ...extra,
-  };
+  return externalTargetConfigMap(minio.server("hot"), minio.server("cold"), extra);
 }
 
 /** The project's own program: what the engine tests deploy. */
