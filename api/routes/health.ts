@@ -19,6 +19,9 @@ export const READY_TIMEOUT_MS = READINESS_DEADLINE_MS;
 /** How long one readiness answer (good or bad) is reused. */
 export const READY_CACHE_MS = 1000;
 
+/** What MinIO answers when the API's user does not exist, has another secret, or lacks its policy. */
+const REFUSED_CREDENTIALS = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"]);
+
 const Status = Type.Object({ status: Type.Literal("ok") });
 const Ready = Type.Object({ status: Type.Literal("ready"), buckets: Type.Array(Type.String()) });
 
@@ -59,6 +62,14 @@ async function checkReadiness(ctx: ServiceContext): Promise<{ status: "ready"; b
     );
   } catch (err) {
     if (isStorageUnavailable(err)) throw storageUnavailable();
+    // The API's user or its policy is not there yet (a deploy still under way, or a rotation not
+    // yet rolled out): not ready, and worth retrying, rather than a 500.
+    const code = (err as { code?: string }).code;
+    if (code !== undefined && REFUSED_CREDENTIALS.has(code)) {
+      throw apiError("CREDENTIALS_REFUSED", `MinIO refused the API's credentials (${code})`, {
+        "retry-after": String(RETRY_AFTER_SECONDS),
+      });
+    }
     throw err;
   }
   const missing = buckets.filter((_, i) => !present[i]);

@@ -38,6 +38,16 @@ describe("GET /healthz and /readyz", () => {
     expect(res.headers["retry-after"]).toBe("5");
     expect(res.json()).toEqual({ error: { code: "BUCKETS_MISSING", message: "missing bucket(s): not-created-yet" } });
   });
+
+  it("readyz: 503 with Retry-After while MinIO does not know the API's user (a deploy under way)", async () => {
+    const app = await h.appWith({ MINIO_ACCESS_KEY: "not-created-yet" });
+    const res = await app.inject({ method: "GET", url: "/readyz" });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toBe("5");
+    expect(res.json()).toEqual({
+      error: { code: "CREDENTIALS_REFUSED", message: "MinIO refused the API's credentials (InvalidAccessKeyId)" },
+    });
+  });
 });
 
 describe("readiness is cheap", () => {
