@@ -1,10 +1,15 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { apiBundleFrom } from "../../components/api-bundle";
 import {
   apiSettingsEnvironment,
+  UNPACK_BUNDLE_SCRIPT,
   UploadApi,
   type UploadApiArgs,
   uploadApiPodSelector,
@@ -149,6 +154,20 @@ describe("UploadApi", () => {
     const unpacked = gunzipSync(Buffer.from(map.binaryData["server.js.gz"], "base64")).toString();
     expect(unpacked).toContain("api v1");
     expect(deployment("api").spec.template.spec.initContainers).toHaveLength(1);
+  });
+
+  it("unpacks with node alone (no shell, no gunzip in the image): the init command, run for real", () => {
+    const [init] = deployment("api").spec.template.spec.initContainers;
+    expect(init.command.slice(0, 3)).toEqual(["node", "-e", UNPACK_BUNDLE_SCRIPT]);
+    const dir = mkdtempSync(join(tmpdir(), "unpack-"));
+    try {
+      const map = find(registered, "kubernetes:core/v1:ConfigMap", "api-bundle").inputs;
+      writeFileSync(join(dir, "server.js.gz"), Buffer.from(map.binaryData["server.js.gz"], "base64"));
+      execFileSync(process.execPath, ["-e", UNPACK_BUNDLE_SCRIPT, join(dir, "server.js.gz"), join(dir, "server.js")]);
+      expect(readFileSync(join(dir, "server.js"), "utf8")).toContain("api v1");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("rolls the pods when the bundle changes, and only the bundle checksum differs", () => {
