@@ -157,7 +157,7 @@ describe("UploadApi", () => {
   });
 
   it("unpacks with node alone (no shell, no gunzip in the image): the init command, run for real", () => {
-    const [init] = deployment("api").spec.template.spec.initContainers;
+    const init = deployment("api").spec.template.spec.initContainers[0] as { command: string[] };
     expect(init.command.slice(0, 3)).toEqual(["node", "-e", UNPACK_BUNDLE_SCRIPT]);
     const dir = mkdtempSync(join(tmpdir(), "unpack-"));
     try {
