@@ -13,6 +13,10 @@ for dir in "$PULUMI_DIR" "$MINIO_DIR" "$MC_DIR" "$SCHEMATHESIS_DIR"; do
   fi
 done
 path="$PULUMI_DIR/bin:$MINIO_DIR/bin:$MC_DIR/bin:$SCHEMATHESIS_DIR/bin:$root/node_modules/.bin"
+# kubectl (and the cluster's other binaries) once `npm run setup` has built them.
+if [ -f "$KUBE_DIR/.complete" ]; then
+  path="$path:$KUBE_DIR/bin"
+fi
 if [ -x "$NODE_DIR/bin/node" ]; then
   path="$NODE_DIR/bin:$path"
 fi

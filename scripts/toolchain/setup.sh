@@ -12,7 +12,7 @@ mkdir -p "$WSS_CACHE"
 export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
 
 started=$SECONDS
-steps_total=9
+steps_total=13
 step_no=0
 elapsed() { local s=$((SECONDS - ${1:-$started})); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
@@ -202,6 +202,10 @@ else
   echo "error: no Chromium found; install one, or set CHROMIUM_PATH to its binary" >&2
   exit 1
 fi
+
+# 10-13. The single-node cluster's parts.
+# shellcheck source=cluster-parts.sh
+source "$root/scripts/toolchain/cluster-parts.sh"
 
 echo
 echo "toolchain ready in $(elapsed) (cache: $WSS_CACHE)"

@@ -31,3 +31,14 @@ PULUMI_DIR="$WSS_CACHE/pulumi-$PULUMI_VERSION"
 KUBERNETES_DIR="$WSS_CACHE/pulumi-resource-kubernetes-$KUBERNETES_PROVIDER_VERSION"
 SCHEMATHESIS_DIR="$WSS_CACHE/schemathesis-$SCHEMATHESIS_VERSION"
 export PULUMI_HOME="$WSS_CACHE/pulumi-home"
+
+# The single-node cluster (npm run cluster): the control plane and the node, from Go modules.
+# k8s.io/kubernetes is built through a throwaway module that pins its staging modules (its own go.mod
+# replaces them with ./staging, which is not in the module zip). etcd 3.6 is the line 1.34 is tested with.
+KUBERNETES_VERSION=1.34.4
+ETCD_VERSION=3.6.16
+CNI_PLUGINS_VERSION=1.10.0
+COREDNS_VERSION=1.15.0
+KUBE_DIR="$WSS_CACHE/kubernetes-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
+CNI_DIR="$WSS_CACHE/cni-plugins-$CNI_PLUGINS_VERSION"
+COREDNS_DIR="$WSS_CACHE/coredns-$COREDNS_VERSION"

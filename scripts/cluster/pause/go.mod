@@ -1,0 +1,3 @@
+module workflow-studio-storage/pause
+
+go 1.24
