@@ -1,6 +1,6 @@
 // The configuration files of the node's daemons, written under the cluster's folder. JSON where the
 // daemon reads YAML (JSON is YAML), TOML for containerd.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   BRIDGE,
@@ -15,7 +15,12 @@ import {
 } from "./layout.mts";
 import type { Certificate, ClusterPki } from "./pki.mts";
 
+/**
+ * Writes a config file unless it already holds `text`: kube-proxy exits when its file changes, so a
+ * second `start` must leave the files of running daemons untouched.
+ */
 function write(file: string, text: string, mode = 0o600): string {
+  if (existsSync(file) && readFileSync(file, "utf8") === text) return file;
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text, { mode });
   return file;
