@@ -15,6 +15,8 @@ import {
   SIGV4_MAX_EXPIRY_SECONDS,
 } from "./rules/api-settings";
 import { BUCKET_NAME_RULE, isValidBucketName } from "./rules/buckets";
+import { DEFAULT_INGRESS_CLASS } from "./rules/ingress";
+import { dnsSubdomainProblem, ingressHostProblem, type NamespacedPods, parseLabelSelector } from "./rules/kubernetes";
 import {
   cidrProblem,
   ENDPOINT_URL_FORMAT,
@@ -72,6 +74,12 @@ export interface ExternalSettings {
   cold?: ColdMinioSettings;
 }
 
+/** A host published through the ingress controller, with its certificate's Secret (none: plain HTTP). */
+export interface PublishedHost {
+  host: string;
+  tlsSecretName?: string;
+}
+
 /** The `kubernetes` target's settings. */
 export interface KubernetesSettings {
   namespace: string;
@@ -86,7 +94,16 @@ export interface KubernetesSettings {
   /** Absent when the cold tier is an S3 endpoint (`coldS3`). */
   coldManagementEndpoint?: string;
   managementSources: string[];
-  apiIngressHost?: string;
+  /** The IngressClass of every Ingress the stack makes. */
+  ingressClassName: string;
+  /** The ingress controller's pods: the hot MinIO admits them when its public Ingress is on. */
+  ingressController: NamespacedPods;
+  /** Prometheus' pods: admitted to MinIO's S3 port (its metrics) and to the API's metrics port. */
+  prometheus: NamespacedPods;
+  /** The API's Ingress (`apiIngressHost`). */
+  apiIngress?: PublishedHost;
+  /** The hot MinIO's public Ingress (`minioPublicIngress`), for the host of `minioPublicEndpoint`. */
+  minioIngress?: PublishedHost;
 }
 
 /** What every target shares. */
@@ -165,6 +182,14 @@ export const defaults = {
   coldReplicas: 4,
   coldDrivesPerPod: 1,
   coldStorageSize: "50Gi",
+  ingressClassName: DEFAULT_INGRESS_CLASS,
+  ingressAllowPlainHttp: false,
+  minioPublicIngress: false,
+  // The namespace label every cluster sets (1.22+), and the labels the controllers' charts give their pods.
+  ingressControllerNamespaceLabels: "kubernetes.io/metadata.name=ingress-nginx",
+  ingressControllerPodLabels: "app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller",
+  prometheusNamespaceLabels: "kubernetes.io/metadata.name=monitoring",
+  prometheusPodLabels: "app.kubernetes.io/name=prometheus",
 } as const;
 type DefaultKey = keyof typeof defaults;
 
@@ -260,6 +285,7 @@ function readers(source: ConfigSource, problems: Problems) {
 }
 
 const quantity = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi)?$/;
+const dnsSubdomain: Rule = { test: (text) => dnsSubdomainProblem(text) === undefined };
 
 /** A comma-separated list of browser origins (rules/network.ts `originProblem`), each checked. */
 function corsOrigins(text: string | undefined, problems: Problems): string[] {
@@ -435,6 +461,144 @@ function kubernetesSettings(
     hotPublicEndpoint: endpoint("minioPublicEndpoint"),
     coldManagementEndpoint: coldMinio ? endpoint("coldManagementEndpoint") : undefined,
     managementSources,
-    apiIngressHost: r.optional("apiIngressHost"),
+    ...edgeSettings(r, problems, warnings),
+  };
+}
+
+/** `host[:port]` of an endpoint key's value, when it is a valid endpoint. */
+function endpointHost(r: ReturnType<typeof readers>, key: string): string | undefined {
+  const value = r.raw(key);
+  return value !== undefined && endpointUrlProblem(value) === undefined ? new URL(value).host : undefined;
+}
+
+/**
+ * The public edge: the Ingresses of the API and of the hot MinIO (class, hosts, TLS) and the pods
+ * of other namespaces that MinIO and the API admit (the ingress controller, Prometheus).
+ */
+function edgeSettings(
+  r: ReturnType<typeof readers>,
+  problems: Problems,
+  warnings: string[],
+): Pick<KubernetesSettings, "ingressClassName" | "ingressController" | "prometheus" | "apiIngress" | "minioIngress"> {
+  const selector = (key: string): Record<string, string> => {
+    const text = r.string(key);
+    const parsed = parseLabelSelector(text);
+    if ("problem" in parsed) problems.add(key, text, parsed.problem);
+    return "labels" in parsed ? parsed.labels : {};
+  };
+  const pods = (prefix: string): NamespacedPods => ({
+    namespaceLabels: selector(`${prefix}NamespaceLabels`),
+    podLabels: selector(`${prefix}PodLabels`),
+  });
+  const allowPlainHttp = r.boolean("ingressAllowPlainHttp");
+
+  /**
+   * A published host with its certificate's Secret (`key`). The Secret is required: the API takes
+   * bearer keys and files, MinIO presigned links; only `ingressAllowPlainHttp` (e.g. behind a load
+   * balancer that terminates TLS) publishes plain HTTP, with a warning. Named while `hostKey` makes
+   * no Ingress, it would do nothing: refused. `host` is undefined when `hostKey`'s is refused.
+   */
+  const published = (
+    key: string,
+    hostKey: string,
+    ingress: { wanted: boolean; host: string | undefined },
+    what: string,
+  ): PublishedHost | undefined => {
+    const secretName = r.optional(
+      key,
+      dnsSubdomain,
+      "allowed: the name of a kubernetes.io/tls Secret in the namespace (a DNS subdomain)",
+    );
+    const host = ingress.host;
+    if (!ingress.wanted && secretName !== undefined) {
+      problems.add(key, secretName, `it needs ${hostKey}: without it there is no Ingress`);
+    }
+    if (host === undefined) return undefined;
+    if (secretName === undefined && !allowPlainHttp) {
+      problems.add(
+        key,
+        undefined,
+        `it is required with ${hostKey}: name the kubernetes.io/tls Secret holding ${host}'s certificate, or set ingressAllowPlainHttp to true to publish plain HTTP on purpose (e.g. behind a load balancer that terminates TLS)`,
+      );
+    } else if (secretName === undefined) {
+      warnings.push(
+        `${problems.project}:ingressAllowPlainHttp: ${what} on ${host} is published over plain HTTP: whatever crosses it is readable on the way unless something in front terminates TLS`,
+      );
+    }
+    return { host, tlsSecretName: secretName };
+  };
+
+  const apiHost = r.optional("apiIngressHost");
+  if (apiHost !== undefined) {
+    const problem = ingressHostProblem(apiHost);
+    if (problem) problems.add("apiIngressHost", apiHost, problem);
+  }
+  const apiIngress = published(
+    "apiIngressTlsSecret",
+    "apiIngressHost",
+    { wanted: apiHost !== undefined, host: apiHost },
+    "the API (bearer keys, files)",
+  );
+
+  // MinIO's public Ingress serves the host presigned links name: minioPublicEndpoint's.
+  const minioWanted = r.boolean("minioPublicIngress");
+  let minioHost: string | undefined;
+  if (minioWanted) {
+    const endpointText = r.raw("minioPublicEndpoint");
+    if (endpointText === undefined) {
+      problems.add(
+        "minioPublicEndpoint",
+        undefined,
+        "it is required with minioPublicIngress: the Ingress serves its host",
+      );
+    } else if (endpointUrlProblem(endpointText) === undefined) {
+      const url = new URL(endpointText);
+      const problem = ingressHostProblem(url.hostname);
+      if (problem) problems.add("minioPublicEndpoint", endpointText, `${problem}: minioPublicIngress serves its host`);
+      else minioHost = url.hostname;
+    }
+  }
+  const minioIngress = published(
+    "minioIngressTlsSecret",
+    "minioPublicIngress",
+    { wanted: minioWanted, host: minioHost },
+    "MinIO (presigned links)",
+  );
+  if (minioIngress?.tlsSecretName && r.raw("minioPublicEndpoint")?.startsWith("http://")) {
+    problems.add(
+      "minioPublicEndpoint",
+      r.raw("minioPublicEndpoint"),
+      "it must be https:// when the public Ingress has TLS (minioIngressTlsSecret): presigned links would otherwise go out over plain HTTP",
+    );
+  }
+  if (minioIngress) {
+    const publicHost = endpointHost(r, "minioPublicEndpoint");
+    const managementEndpoint = r.raw("minioManagementEndpoint");
+    if (publicHost !== undefined && endpointHost(r, "minioManagementEndpoint") === publicHost) {
+      problems.add(
+        "minioManagementEndpoint",
+        redactUrlCredentials(managementEndpoint ?? ""),
+        "it must not be minioPublicEndpoint's host: pulumi up needs MinIO's admin API (/minio/admin/), which the public Ingress never routes; reach MinIO for management another way (README, On Kubernetes)",
+      );
+    }
+    if (apiIngress?.host === minioIngress.host) {
+      problems.add(
+        "apiIngressHost",
+        apiIngress.host,
+        "it must differ from minioPublicEndpoint's host: the two Ingresses would share one server, and a bucket path could shadow an API path",
+      );
+    }
+  }
+
+  return {
+    ingressClassName: r.string(
+      "ingressClassName",
+      dnsSubdomain,
+      "allowed: the name of an IngressClass (a DNS subdomain), e.g. nginx",
+    ),
+    ingressController: pods("ingressController"),
+    prometheus: pods("prometheus"),
+    apiIngress,
+    minioIngress,
   };
 }

@@ -92,14 +92,27 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
     { provider },
   );
   const opts = { provider, dependsOn: [namespace] };
+  const minioIngress = settings.minioIngress;
   const hot = new MinioCluster(
     "hot",
     {
       namespace: settings.namespace,
       image: settings.minioImage,
       ...settings.hot,
-      clients: { podSelectors: [uploadApiPodSelector], cidrs: settings.managementSources },
+      clients: {
+        podSelectors: [uploadApiPodSelector],
+        // Prometheus scrapes the metrics on the S3 port; the ingress controller carries presigned
+        // requests from the public Ingress, when there is one. The management CIDRs stay as given.
+        namespacedPods: [settings.prometheus, ...(minioIngress ? [settings.ingressController] : [])],
+        cidrs: settings.managementSources,
+      },
       corsOrigins: config.api.corsOrigins,
+      publicIngress: minioIngress && {
+        ...minioIngress,
+        className: settings.ingressClassName,
+        buckets: [config.buckets.uploads, config.buckets.artifacts],
+        maxUploadBytes: config.api.maxUploadBytes,
+      },
     },
     opts,
   );
@@ -117,7 +130,11 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
               image: settings.minioImage,
               ...coldSettings,
               // The hot cluster moves objects to the cold one: it is the cold tier's only data client.
-              clients: { podSelectors: [hot.podLabels], cidrs: settings.managementSources },
+              clients: {
+                podSelectors: [hot.podLabels],
+                namespacedPods: [settings.prometheus],
+                cidrs: settings.managementSources,
+              },
             },
             opts,
           ),
@@ -160,7 +177,8 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
           bundle: api.image ? undefined : readApiBundle(join(__dirname, "dist", "api", "server.js")),
           nodeImage: api.nodeImage,
           replicas: api.replicas,
-          ingressHost: settings.apiIngressHost,
+          ingress: settings.apiIngress && { ...settings.apiIngress, className: settings.ingressClassName },
+          metricsScrapers: [settings.prometheus],
         },
         opts,
       ),

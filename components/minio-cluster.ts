@@ -1,13 +1,31 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { largestUploadRequestBytes } from "../rules/api-settings";
+import { isValidBucketName } from "../rules/buckets";
+import { publicBucketPaths } from "../rules/ingress";
+import type { NamespacedPods } from "../rules/kubernetes";
+import { namespacedPeer, type PublicIngressArgs, streamingIngress } from "./edge";
 import { GeneratedSecret } from "./providers/generated-secret";
 
 /** Who may reach a MinIO cluster's S3 port: pods by label, and CIDRs for management. */
 export interface MinioClients {
   /** Label selectors of pods (in the same namespace) that may connect, e.g. the API's pods. */
   podSelectors?: pulumi.Input<Record<string, string>>[];
+  /**
+   * Pods of other namespaces that may connect, each by namespace and pod labels together, e.g. the
+   * ingress controller (presigned links through the public Ingress) and Prometheus (metrics).
+   */
+  namespacedPods?: NamespacedPods[];
   /** CIDRs allowed in from outside the namespace (where `pulumi up` and operators reach MinIO). */
   cidrs?: string[];
+}
+
+/** The public Ingress presigned links reach MinIO through. */
+export interface MinioPublicIngressArgs extends PublicIngressArgs {
+  /** The buckets presigned links name: their paths are routed, nothing else (rules/ingress.ts). */
+  buckets: string[];
+  /** The largest upload a presigned link allows; the body limit adds a multipart form's room. */
+  maxUploadBytes: number;
 }
 
 export interface MinioClusterArgs {
@@ -34,6 +52,12 @@ export interface MinioClusterArgs {
    * and read the answers, ETag included. Default none given: MinIO's own default, every origin.
    */
   corsOrigins?: string[];
+  /**
+   * An Ingress for the public host of presigned links, sending the buckets' paths to the S3 port.
+   * MinIO's own endpoints under /minio/ (admin API, metrics, health) are never routed. Its
+   * controller's pods must be among `clients.namespacedPods`. Default: no Ingress.
+   */
+  publicIngress?: MinioPublicIngressArgs;
 }
 
 const s3Port = 9000;
@@ -87,6 +111,11 @@ export class MinioCluster extends pulumi.ComponentResource {
         `MinioCluster ${name}: erasure coding needs at least 4 drives, got ${replicas} pods x ${drivesPerPod} drives`,
         this,
       );
+    }
+    const badBucket = args.publicIngress?.buckets.find((bucket) => !isValidBucketName(bucket));
+    if (badBucket !== undefined) {
+      // A bucket named "minio" would route /minio/ (admin API, metrics) to the public.
+      throw new pulumi.ResourceError(`MinioCluster ${name}: "${badBucket}" is not a bucket name to publish`, this);
     }
     const child = { parent: this };
     const labels = { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": name };
@@ -183,6 +212,20 @@ export class MinioCluster extends pulumi.ComponentResource {
       { metadata: meta(""), spec: networkPolicySpec(labels, args.clients ?? {}) },
       child,
     );
+
+    if (args.publicIngress) {
+      streamingIngress(
+        `${name}-ingress`,
+        {
+          metadata: meta("-public"),
+          ingress: args.publicIngress,
+          paths: publicBucketPaths(args.publicIngress.buckets),
+          service: { name: service.metadata.name, port: s3Port },
+          largestRequestBytes: largestUploadRequestBytes(args.publicIngress.maxUploadBytes),
+        },
+        child,
+      );
+    }
 
     if (metrics === "serviceMonitor") {
       new k8s.apiextensions.CustomResource(
@@ -282,7 +325,10 @@ function minioPodSpec(p: {
   };
 }
 
-/** Who reaches MinIO's S3 port: its own peers, the given client pods, the given CIDRs; nobody else. */
+/**
+ * Who reaches MinIO's S3 port: its own peers, the given client pods (here and in other namespaces),
+ * the given CIDRs; nobody else.
+ */
 function networkPolicySpec(labels: Record<string, string>, clients: NonNullable<MinioClusterArgs["clients"]>) {
   return {
     podSelector: { matchLabels: labels },
@@ -293,6 +339,7 @@ function networkPolicySpec(labels: Record<string, string>, clients: NonNullable<
           // Peers of a distributed cluster talk to each other.
           { podSelector: { matchLabels: labels } },
           ...(clients.podSelectors ?? []).map((matchLabels) => ({ podSelector: { matchLabels } })),
+          ...(clients.namespacedPods ?? []).map(namespacedPeer),
           ...(clients.cidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })),
         ],
         ports: [{ protocol: "TCP", port: s3Port }],

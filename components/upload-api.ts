@@ -2,12 +2,17 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  DEFAULT_MAX_FILES_PER_REQUEST,
   DEFAULT_METRICS_PORT,
+  largestApiRequestBytes,
   POD_GRACE_SECONDS,
   PRE_STOP_PAUSE_SECONDS,
   PROBE_TIMEOUT_SECONDS,
 } from "../rules/api-settings";
+import { PUBLIC_API_PATHS } from "../rules/ingress";
+import type { NamespacedPods } from "../rules/kubernetes";
 import type { ApiBundle } from "./api-bundle";
+import { namespacedPeer, type PublicIngressArgs, streamingIngress } from "./edge";
 
 /** What the API is told about storage: endpoints, region, buckets, presign windows, upload limits. */
 export interface UploadApiStorageSettings {
@@ -45,8 +50,16 @@ export interface UploadApiArgs {
   replicas?: number;
   /** Default: requests 100m CPU / 128Mi, limit 512Mi. */
   resources?: k8s.types.input.core.v1.ResourceRequirements;
-  /** A host name for an Ingress in front of the API. Default: no Ingress. */
-  ingressHost?: string;
+  /**
+   * An Ingress in front of the API: its public routes only (rules/ingress.ts PUBLIC_API_PATHS), the
+   * body limit and timeouts of its largest request. Default: no Ingress.
+   */
+  ingress?: PublicIngressArgs;
+  /**
+   * Who may scrape `/metrics` on the metrics port (Prometheus' pods). Default none: the
+   * NetworkPolicy then admits no one to that port. The API's own port stays open to the cluster.
+   */
+  metricsScrapers?: NamespacedPods[];
 }
 
 /**
@@ -57,6 +70,8 @@ export const UNPACK_BUNDLE_SCRIPT =
   'const fs = require("node:fs"); const [from, to] = process.argv.slice(1); fs.writeFileSync(to, require("node:zlib").gunzipSync(fs.readFileSync(from)));';
 
 const port = 8080;
+/** The Service's port (the Ingress's backend); the pods listen on `port`. */
+const servicePort = 80;
 /** The API serves /metrics on its own port: in the pod, never in the Service or the Ingress. */
 const metricsPort = DEFAULT_METRICS_PORT;
 
@@ -91,6 +106,7 @@ export function apiSettingsEnvironment(
     PRESIGN_DEFAULT_SECONDS: String(s.presignDefaultSeconds),
     PRESIGN_MAX_SECONDS: String(s.presignMaxSeconds),
     MAX_UPLOAD_BYTES: String(s.maxUploadBytes),
+    MAX_FILES_PER_REQUEST: String(DEFAULT_MAX_FILES_PER_REQUEST),
     MAX_CONCURRENT_UPLOADS: String(s.maxConcurrentUploads),
     CORS_ALLOWED_ORIGINS: s.corsOrigins.join(","),
   };
@@ -98,11 +114,12 @@ export function apiSettingsEnvironment(
 
 /**
  * The upload/presign API on Kubernetes: a Deployment (the bundle from a ConfigMap run by a stock
- * Node.js image, or a built image), its Service, a PodDisruptionBudget and an optional Ingress.
- * Its environment comes from the stack's outputs; credentials and API keys from a Secret. Pod
- * annotations carry checksums of the bundle, the settings and the credentials, so any change rolls
- * the pods, and tell Prometheus to scrape /metrics on the metrics port, which only the pod exposes:
- * the Service (and so the Ingress) carries the API's port alone.
+ * Node.js image, or a built image), its Service, a PodDisruptionBudget, a NetworkPolicy and an
+ * optional Ingress. Its environment comes from the stack's outputs; credentials and API keys from a
+ * Secret. Pod annotations carry checksums of the bundle, the settings and the credentials, so any
+ * change rolls the pods, and tell Prometheus to scrape /metrics on the metrics port, which only the
+ * pod exposes: the Service (and so the Ingress) carries the API's port alone, and the NetworkPolicy
+ * admits only the given scrapers to the metrics port.
  */
 export class UploadApi extends pulumi.ComponentResource {
   /** In-cluster URL of the API. */
@@ -169,7 +186,10 @@ export class UploadApi extends pulumi.ComponentResource {
     // Clients' Service: the API's port only. The metrics port stays in the pod (scraped directly).
     const service = new k8s.core.v1.Service(
       `${name}-svc`,
-      { metadata: meta(""), spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: port }] } },
+      {
+        metadata: meta(""),
+        spec: { selector: labels, ports: [{ name: "http", port: servicePort, targetPort: port }] },
+      },
       child,
     );
     if (replicas > 1) {
@@ -179,10 +199,22 @@ export class UploadApi extends pulumi.ComponentResource {
         child,
       );
     }
-    if (args.ingressHost) {
-      new k8s.networking.v1.Ingress(
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-netpol`,
+      { metadata: meta(""), spec: apiNetworkPolicySpec(labels, args.metricsScrapers ?? []) },
+      child,
+    );
+    if (args.ingress) {
+      streamingIngress(
         `${name}-ingress`,
-        { metadata: meta(""), spec: { rules: [ingressRule(args.ingressHost, service.metadata.name)] } },
+        {
+          metadata: meta(""),
+          ingress: args.ingress,
+          paths: PUBLIC_API_PATHS,
+          service: { name: service.metadata.name, port: servicePort },
+          // The largest request is an artifacts save with every file at the limit, not one upload.
+          largestRequestBytes: largestApiRequestBytes(args.storage.maxUploadBytes, DEFAULT_MAX_FILES_PER_REQUEST),
+        },
         child,
       );
     }
@@ -308,12 +340,20 @@ function apiPodSpec(p: {
   };
 }
 
-/** An Ingress rule sending every path of `host` to the API's Service. */
-function ingressRule(host: string, serviceName: pulumi.Input<string>) {
+/**
+ * Who reaches the API's pods: anyone on the API's port (Workflow Studio calls it in-cluster, the
+ * ingress controller from its namespace, the kubelet probes it; every route but the probes needs a
+ * key), and only the scrapers on the metrics port, which answers without a key.
+ */
+function apiNetworkPolicySpec(labels: Record<string, string>, scrapers: NamespacedPods[]) {
   return {
-    host,
-    http: {
-      paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: serviceName, port: { number: 80 } } } }],
-    },
+    podSelector: { matchLabels: labels },
+    policyTypes: ["Ingress"],
+    ingress: [
+      { ports: [{ protocol: "TCP", port }] },
+      ...(scrapers.length > 0
+        ? [{ from: scrapers.map(namespacedPeer), ports: [{ protocol: "TCP", port: metricsPort }] }]
+        : []),
+    ],
   };
 }

@@ -36,6 +36,36 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
 
 /**
+ * Output files one artifacts request may carry, each up to the max upload size. The program sets it
+ * (MAX_FILES_PER_REQUEST) rather than leaving the API's default, because the Ingress's body limit is
+ * computed from it: the two must be one value.
+ */
+export const DEFAULT_MAX_FILES_PER_REQUEST = 10;
+
+/**
+ * What a multipart request carries besides its files' bytes: the boundaries, each part's headers
+ * (a few hundred bytes from real clients), the small form fields and an execution's result JSON (at
+ * most 1 MiB). Generous on purpose: the edge's limit only has to stop what no client of ours sends.
+ */
+export const MULTIPART_ALLOWANCE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The largest request body for one file of `maxUploadBytes`: `POST /upload`, `POST /v1/uploads`, and
+ * a presigned POST (a multipart form) or PUT straight to MinIO.
+ */
+export function largestUploadRequestBytes(maxUploadBytes: number): number {
+  return maxUploadBytes + MULTIPART_ALLOWANCE_BYTES;
+}
+
+/**
+ * The largest request body the API accepts: an artifacts save with every output file at the max
+ * upload size (`POST /v1/executions/{id}/artifacts`), which is larger than any single upload.
+ */
+export function largestApiRequestBytes(maxUploadBytes: number, maxFilesPerRequest: number): number {
+  return maxFilesPerRequest * maxUploadBytes + MULTIPART_ALLOWANCE_BYTES;
+}
+
+/**
  * Browser uploads in presigned parts (multipart upload sessions). S3 takes parts of 5 MiB and more
  * (but the last) and at most 10000 of them; a session lasts a day by default, and its part links
  * never outlive it. Uploads under our prefix older than the session time are aborted by the API.

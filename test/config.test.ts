@@ -61,8 +61,8 @@ describe("loadStackConfig", () => {
     expect(config.warnings).toEqual([]);
   });
 
-  it("refuses bucket names MinIO would refuse at create: '..' and IP addresses", () => {
-    for (const name of ["a..b", "192.168.1.1"]) {
+  it("refuses bucket names MinIO would refuse at create: '..', IP addresses and its reserved 'minio'", () => {
+    for (const name of ["a..b", "192.168.1.1", "minio"]) {
       expect(() => loadStackConfig(source({ ...external, artifactsBucket: name }, externalSecrets)), name).toThrowError(
         `wss:artifactsBucket: "${name}" is not valid`,
       );
@@ -340,6 +340,163 @@ describe("loadStackConfig", () => {
       );
       expect(message).toContain('wss:coldManagementEndpoint: "https://***@minio-cold-admin.example.com:443"');
       for (const secret of ["minio-root-password", "cold-password", "root:"]) expect(message).not.toContain(secret);
+    });
+
+    describe("the public edge", () => {
+      const apiTls = { apiIngressHost: "storage-api.example.com", apiIngressTlsSecret: "storage-api-tls" };
+      const minioTls = { minioPublicIngress: "true", minioIngressTlsSecret: "files-tls" };
+
+      it("defaults: ingress-nginx's class, its controller's and Prometheus' pods, no Ingress", () => {
+        const config = loadStackConfig(source(k8s)).kubernetes;
+        expect(config?.ingressClassName).toBe("nginx");
+        expect(config?.ingressController).toEqual({
+          namespaceLabels: { "kubernetes.io/metadata.name": "ingress-nginx" },
+          podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+        });
+        expect(config?.prometheus).toEqual({
+          namespaceLabels: { "kubernetes.io/metadata.name": "monitoring" },
+          podLabels: { "app.kubernetes.io/name": "prometheus" },
+        });
+        expect(config?.apiIngress).toBeUndefined();
+        expect(config?.minioIngress).toBeUndefined();
+      });
+
+      it("publishes the API with TLS from the named Secret, under the configured class", () => {
+        const config = loadStackConfig(source({ ...k8s, ...apiTls, ingressClassName: "public-nginx" }));
+        expect(config.kubernetes?.apiIngress).toEqual({
+          host: "storage-api.example.com",
+          tlsSecretName: "storage-api-tls",
+        });
+        expect(config.kubernetes?.ingressClassName).toBe("public-nginx");
+        expect(config.warnings).toEqual([]);
+      });
+
+      it("refuses an Ingress host without TLS, saying how to allow plain HTTP on purpose", () => {
+        expect(failure({ ...k8s, apiIngressHost: "storage-api.example.com" })).toContain(
+          "wss:apiIngressTlsSecret: (not set) is not valid; it is required with apiIngressHost: name the kubernetes.io/tls Secret holding storage-api.example.com's certificate, or set ingressAllowPlainHttp to true",
+        );
+        expect(failure({ ...k8s, minioPublicIngress: "true" })).toContain(
+          "wss:minioIngressTlsSecret: (not set) is not valid; it is required with minioPublicIngress",
+        );
+      });
+
+      it("with ingressAllowPlainHttp, publishes plain HTTP and warns, naming the host", () => {
+        const config = loadStackConfig(
+          source({ ...k8s, apiIngressHost: "storage-api.example.com", ingressAllowPlainHttp: "true" }),
+        );
+        expect(config.kubernetes?.apiIngress).toEqual({ host: "storage-api.example.com", tlsSecretName: undefined });
+        expect(config.warnings).toHaveLength(1);
+        expect(config.warnings[0]).toMatch(
+          /^wss:ingressAllowPlainHttp: the API .* on storage-api.example.com is published over plain HTTP/,
+        );
+      });
+
+      it("refuses a TLS Secret that would do nothing, and names that are not Kubernetes names", () => {
+        const message = failure({
+          ...k8s,
+          apiIngressTlsSecret: "storage-api-tls",
+          minioIngressTlsSecret: "files-tls",
+          ingressClassName: "Public_Nginx",
+        });
+        expect(message).toContain(
+          'wss:apiIngressTlsSecret: "storage-api-tls" is not valid; it needs apiIngressHost: without it there is no Ingress',
+        );
+        expect(message).toContain(
+          'wss:minioIngressTlsSecret: "files-tls" is not valid; it needs minioPublicIngress: without it there is no Ingress',
+        );
+        expect(message).toContain(
+          'wss:ingressClassName: "Public_Nginx" is not valid; allowed: the name of an IngressClass',
+        );
+        expect(failure({ ...k8s, ...apiTls, apiIngressTlsSecret: "tls/secret" })).toContain(
+          'wss:apiIngressTlsSecret: "tls/secret" is not valid; allowed: the name of a kubernetes.io/tls Secret',
+        );
+      });
+
+      it.each([
+        ["10.0.0.1", "an Ingress host must be a DNS name, not an IP address"],
+        ["Storage-API.example.com", "it must be lowercase letters, digits"],
+        ["*.example.com", "it must be lowercase letters, digits"],
+        ["storage-api.example.com:443", "an Ingress host is a DNS name alone: no port"],
+      ])("refuses apiIngressHost %s", (host, expected) => {
+        expect(failure({ ...k8s, ...apiTls, apiIngressHost: host })).toContain(
+          `wss:apiIngressHost: "${host}" is not valid; ${expected}`,
+        );
+      });
+
+      it("publishes MinIO for minioPublicEndpoint's host, its port aside", () => {
+        const config = loadStackConfig(
+          source({ ...k8s, ...minioTls, minioPublicEndpoint: "https://files.example.com:8443" }),
+        );
+        expect(config.kubernetes?.minioIngress).toEqual({ host: "files.example.com", tlsSecretName: "files-tls" });
+      });
+
+      it("MinIO's public Ingress: needs the public endpoint (also when rendering), as a DNS name, https with TLS", () => {
+        expect(failure({ renderYamlTo: "out", minioImage: k8s.minioImage, ...minioTls })).toContain(
+          "wss:minioPublicEndpoint: (not set) is not valid; it is required with minioPublicIngress: the Ingress serves its host",
+        );
+        expect(failure({ ...k8s, ...minioTls, minioPublicEndpoint: "https://192.168.10.20:9000" })).toContain(
+          'wss:minioPublicEndpoint: "https://192.168.10.20:9000" is not valid; an Ingress host must be a DNS name, not an IP address: minioPublicIngress serves its host',
+        );
+        expect(failure({ ...k8s, ...minioTls, minioPublicEndpoint: "http://files.example.com" })).toContain(
+          'wss:minioPublicEndpoint: "http://files.example.com" is not valid; it must be https:// when the public Ingress has TLS',
+        );
+        // Plain HTTP on purpose: TLS ends in front of the controller, the links may well be https.
+        const plain = loadStackConfig(source({ ...k8s, minioPublicIngress: "true", ingressAllowPlainHttp: "true" }));
+        expect(plain.kubernetes?.minioIngress).toEqual({ host: "files.example.com", tlsSecretName: undefined });
+        expect(plain.warnings[0]).toMatch(
+          /MinIO \(presigned links\) on files.example.com is published over plain HTTP/,
+        );
+      });
+
+      it("refuses managing MinIO through its public host (no /minio/admin there) and one host for both Ingresses", () => {
+        const message = failure({
+          ...k8s,
+          ...minioTls,
+          minioManagementEndpoint: "https://files.example.com",
+          ...apiTls,
+          apiIngressHost: "files.example.com",
+        });
+        expect(message).toContain(
+          "wss:minioManagementEndpoint: \"https://files.example.com\" is not valid; it must not be minioPublicEndpoint's host: pulumi up needs MinIO's admin API (/minio/admin/), which the public Ingress never routes",
+        );
+        expect(message).toContain(
+          'wss:apiIngressHost: "files.example.com" is not valid; it must differ from minioPublicEndpoint\'s host',
+        );
+        // Without the public Ingress, nothing refuses /minio/ on that host: one endpoint for both is fine.
+        const same = { ...k8s, minioManagementEndpoint: "https://files.example.com" };
+        expect(loadStackConfig(source(same)).kubernetes?.hotManagementEndpoint).toBe("https://files.example.com");
+      });
+
+      it("reads the controllers' label selectors, and refuses what would select nothing or everything", () => {
+        const config = loadStackConfig(
+          source({
+            ...k8s,
+            prometheusNamespaceLabels: "kubernetes.io/metadata.name=observability",
+            prometheusPodLabels: " app.kubernetes.io/name = prometheus , prometheus=k8s ",
+          }),
+        );
+        expect(config.kubernetes?.prometheus).toEqual({
+          namespaceLabels: { "kubernetes.io/metadata.name": "observability" },
+          podLabels: { "app.kubernetes.io/name": "prometheus", prometheus: "k8s" },
+        });
+        const message = failure({
+          ...k8s,
+          prometheusNamespaceLabels: "monitoring",
+          prometheusPodLabels: "app=prometheus,app=grafana",
+          ingressControllerNamespaceLabels: ",",
+          ingressControllerPodLabels: "app.kubernetes.io/name=ingress nginx",
+        });
+        expect(message).toContain(
+          'wss:prometheusNamespaceLabels: "monitoring" is not valid; "monitoring" is not key=value; allowed: comma-separated key=value labels',
+        );
+        expect(message).toContain(
+          'wss:prometheusPodLabels: "app=prometheus,app=grafana" is not valid; "app" is given twice',
+        );
+        expect(message).toContain('wss:ingressControllerNamespaceLabels: "," is not valid; "" is not key=value');
+        expect(message).toContain(
+          'wss:ingressControllerPodLabels: "app.kubernetes.io/name=ingress nginx" is not valid; "ingress nginx" is not a label value',
+        );
+      });
     });
   });
 });

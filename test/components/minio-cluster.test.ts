@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { MinioCluster, minioServerArgs } from "../../components/minio-cluster";
+import { largestUploadRequestBytes } from "../../rules/api-settings";
+import { type IngressPath, proxyTimeoutSeconds } from "../../rules/ingress";
 import {
   find,
   installMocks,
@@ -206,5 +208,133 @@ describe("MinioCluster, how Prometheus finds its metrics", () => {
   it("none: neither", () => {
     expect(podAnnotations("unwatched")["prometheus.io/scrape"]).toBeUndefined();
     expect(monitors("unwatched")).toEqual([]);
+  });
+});
+
+describe("MinioCluster, published for presigned links", () => {
+  const prometheus = {
+    namespaceLabels: { "kubernetes.io/metadata.name": "monitoring" },
+    podLabels: { "app.kubernetes.io/name": "prometheus" },
+  };
+  const controller = {
+    namespaceLabels: { "kubernetes.io/metadata.name": "ingress-nginx" },
+    podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+  };
+  const maxUploadBytes = 100 * 1024 * 1024;
+
+  beforeAll(async () => {
+    new MinioCluster("public", {
+      namespace: "storage",
+      image: "x:1",
+      clients: {
+        podSelectors: [{ app: "upload-api" }],
+        namespacedPods: [prometheus, controller],
+        cidrs: ["10.20.0.0/16"],
+      },
+      publicIngress: {
+        host: "files.example.com",
+        tlsSecretName: "files-tls",
+        buckets: ["user-uploads", "workflow-artifacts"],
+        maxUploadBytes,
+      },
+    });
+    await settle(registered);
+  });
+
+  type Ingress = {
+    metadata: { name: string; annotations: Record<string, string> };
+    spec: {
+      ingressClassName: string;
+      tls: unknown;
+      rules: { host: string; http: { paths: (IngressPath & { backend: unknown })[] } }[];
+    };
+  };
+  const ingress = () =>
+    plain(find(registered, "kubernetes:networking.k8s.io/v1:Ingress", "public-ingress").inputs) as Ingress;
+  /** Whether the Ingress sends `url` to MinIO (Kubernetes' Prefix matching, the only type it uses). */
+  const routed = (url: string) =>
+    (ingress().spec.rules[0]?.http.paths ?? []).some(
+      (p) => p.pathType === "Prefix" && (url === p.path || url.startsWith(`${p.path}/`)),
+    );
+
+  it("sends the buckets' paths, and only those, to the S3 port of the cluster's Service, with TLS", () => {
+    const spec = ingress().spec;
+    expect(spec.ingressClassName).toBe("nginx");
+    expect(spec.tls).toEqual([{ hosts: ["files.example.com"], secretName: "files-tls" }]);
+    expect(spec.rules).toEqual([
+      {
+        host: "files.example.com",
+        http: {
+          paths: ["/user-uploads", "/workflow-artifacts"].map((path) => ({
+            path,
+            pathType: "Prefix",
+            backend: { service: { name: "public", port: { number: 9000 } } },
+          })),
+        },
+      },
+    ]);
+  });
+
+  it("never routes MinIO's admin API, metrics or health (/minio/...), the bucket list or another bucket", () => {
+    for (const url of [
+      "/user-uploads", // a presigned POST (form upload)
+      "/user-uploads/uploads/2026/01/01/id/report.pdf",
+      "/workflow-artifacts/executions/run-42/result.json",
+    ]) {
+      expect([url, routed(url)]).toEqual([url, true]);
+    }
+    for (const url of [
+      "/minio/admin/v3/info",
+      "/minio/v2/metrics/cluster",
+      "/minio/health/live",
+      "/minio",
+      "/",
+      "/other-bucket/key",
+      "/user-uploads-other/key",
+    ]) {
+      expect([url, routed(url)]).toEqual([url, false]);
+    }
+  });
+
+  it("streams presigned uploads of the largest size through ingress-nginx", () => {
+    const limit = largestUploadRequestBytes(maxUploadBytes);
+    expect(ingress().metadata.annotations).toEqual({
+      "nginx.ingress.kubernetes.io/proxy-body-size": String(limit),
+      "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
+      "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+      "nginx.ingress.kubernetes.io/proxy-read-timeout": String(proxyTimeoutSeconds(limit)),
+      "nginx.ingress.kubernetes.io/proxy-send-timeout": String(proxyTimeoutSeconds(limit)),
+    });
+    expect(limit).toBeGreaterThan(maxUploadBytes);
+  });
+
+  it("admits pods of other namespaces by namespace and pod labels together, and the given CIDRs unchanged", () => {
+    const policy = find(registered, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "public-netpol").inputs;
+    expect(policy.spec.ingress).toHaveLength(1);
+    expect(policy.spec.ingress[0].ports).toEqual([{ protocol: "TCP", port: 9000 }]);
+    expect(policy.spec.ingress[0].from).toEqual([
+      { podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "public" } } },
+      { podSelector: { matchLabels: { app: "upload-api" } } },
+      {
+        namespaceSelector: { matchLabels: prometheus.namespaceLabels },
+        podSelector: { matchLabels: prometheus.podLabels },
+      },
+      {
+        namespaceSelector: { matchLabels: controller.namespaceLabels },
+        podSelector: { matchLabels: controller.podLabels },
+      },
+      { ipBlock: { cidr: "10.20.0.0/16" } },
+    ]);
+  });
+
+  it("refuses to publish a bucket named minio: its path would be MinIO's own endpoints", () => {
+    expect(
+      () =>
+        new MinioCluster("leaky", {
+          namespace: "storage",
+          image: "x:1",
+          publicIngress: { host: "files.example.com", buckets: ["user-uploads", "minio"], maxUploadBytes },
+        }),
+    ).toThrowError('MinioCluster leaky: "minio" is not a bucket name to publish');
   });
 });

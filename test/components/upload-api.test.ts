@@ -6,6 +6,9 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../api/app";
+import { loadConfig } from "../../api/config";
+import { RESULT_MAX_BYTES } from "../../api/routes/executions";
 import { apiBundleFrom } from "../../components/api-bundle";
 import {
   apiSettingsEnvironment,
@@ -16,12 +19,15 @@ import {
 } from "../../components/upload-api";
 import { singleKeyWithAllScopes } from "../../rules/api-keys";
 import {
+  DEFAULT_MAX_FILES_PER_REQUEST,
   DEFAULT_METRICS_PORT,
+  largestApiRequestBytes,
   PRE_STOP_PAUSE_SECONDS,
   READINESS_DEADLINE_MS,
   SHUTDOWN_GRACE_MS,
 } from "../../rules/api-settings";
 import { CONFIGMAP_LIMIT_BYTES } from "../../rules/configmap";
+import { type IngressPath, PUBLIC_API_PATHS, proxyTimeoutSeconds } from "../../rules/ingress";
 import { find, installMocks, parentRecorder, plain, type Registered, resolvedValue, settle } from "../helpers/mocks";
 
 const registered: Registered[] = installMocks();
@@ -68,6 +74,36 @@ type Deployment = {
 const deployment = (name: string) =>
   plain(find(registered, "kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs) as Deployment;
 
+const prometheus = {
+  namespaceLabels: { "kubernetes.io/metadata.name": "monitoring" },
+  podLabels: { "app.kubernetes.io/name": "prometheus" },
+};
+
+type Ingress = {
+  metadata: { name: string; annotations: Record<string, string> };
+  spec: {
+    ingressClassName: string;
+    tls?: { hosts: string[]; secretName: string }[];
+    rules: {
+      host: string;
+      http: { paths: (IngressPath & { backend: { service: { name: string; port: { number: number } } } })[] };
+    }[];
+  };
+};
+const ingress = (name: string) =>
+  plain(find(registered, "kubernetes:networking.k8s.io/v1:Ingress", `${name}-ingress`).inputs) as Ingress;
+
+type NetworkPolicy = {
+  spec: { podSelector: unknown; policyTypes: string[]; ingress: { from?: unknown[]; ports: unknown[] }[] };
+};
+const networkPolicy = (name: string) =>
+  plain(find(registered, "kubernetes:networking.k8s.io/v1:NetworkPolicy", `${name}-netpol`).inputs) as NetworkPolicy;
+
+/** Whether an Ingress with `paths` sends `url` to its backend (Kubernetes' Prefix and Exact matching). */
+function routed(paths: readonly IngressPath[], url: string): boolean {
+  return paths.some((p) => (p.pathType === "Exact" ? url === p.path : url === p.path || url.startsWith(`${p.path}/`)));
+}
+
 describe("UploadApi", () => {
   const recorder = parentRecorder("api");
   let api: UploadApi;
@@ -76,7 +112,12 @@ describe("UploadApi", () => {
     api = new UploadApi("api", args(), { transformations: [recorder.transformation] });
     new UploadApi("api-next", args(bundleV2));
     new UploadApi("api-single", args(bundleV1, 1));
-    new UploadApi("api-public", { ...args(), ingressHost: "storage-api.example.com" });
+    new UploadApi("api-public", {
+      ...args(),
+      ingress: { host: "storage-api.example.com", className: "public-nginx", tlsSecretName: "storage-api-tls" },
+      metricsScrapers: [prometheus],
+    });
+    new UploadApi("api-plain", { ...args(), ingress: { host: "storage-api.example.com" } });
     new UploadApi("api-rotated-secret", {
       ...args(),
       credentials: { accessKey: "api-user", secretKey: pulumi.secret("api-secret-2") },
@@ -87,6 +128,11 @@ describe("UploadApi", () => {
     });
     new UploadApi("api-image", { ...args(), bundle: undefined, image: "workflow-studio/storage-api:1.4.0" });
     new UploadApi("api-other-limit", { ...args(), storage: { ...args().storage, maxUploadBytes: 2097152 } });
+    new UploadApi("api-public-bigger", {
+      ...args(),
+      storage: { ...args().storage, maxUploadBytes: 2097152 },
+      ingress: { host: "storage-api.example.com", tlsSecretName: "storage-api-tls" },
+    });
     await settle(registered);
   });
 
@@ -134,13 +180,99 @@ describe("UploadApi", () => {
       expect([p.port, p.targetPort]).not.toContain(DEFAULT_METRICS_PORT);
       expect(p.targetPort).not.toBe("metrics");
     }
-    const ingress = plain(find(registered, "kubernetes:networking.k8s.io/v1:Ingress", "api-public-ingress").inputs) as {
-      spec: { rules: unknown };
-    };
-    const backends = JSON.stringify(ingress.spec.rules);
+    const backends = JSON.stringify(ingress("api-public").spec.rules);
     expect(backends).toContain('"port":{"number":80}');
     expect(backends).not.toContain(String(DEFAULT_METRICS_PORT));
     expect(backends).not.toContain("metrics");
+  });
+
+  it("publishes with TLS from the named Secret under the given class; without a Secret, plain HTTP", () => {
+    const published = ingress("api-public");
+    expect(published.spec.ingressClassName).toBe("public-nginx");
+    expect(published.spec.tls).toEqual([{ hosts: ["storage-api.example.com"], secretName: "storage-api-tls" }]);
+    expect(published.spec.rules.map((r) => r.host)).toEqual(["storage-api.example.com"]);
+    const plainHttp = ingress("api-plain");
+    expect(plainHttp.spec.ingressClassName).toBe("nginx");
+    expect(plainHttp.spec.tls).toBeUndefined();
+  });
+
+  it("routes the API's public paths to its Service, and nothing else: no probes, no metrics", () => {
+    const paths = ingress("api-public").spec.rules[0]?.http.paths ?? [];
+    expect(paths.map(({ path, pathType }) => ({ path, pathType }))).toEqual(PUBLIC_API_PATHS);
+    for (const p of paths) expect(p.backend.service).toEqual({ name: "api-public", port: { number: 80 } });
+    for (const url of ["/healthz", "/readyz", "/metrics", "/", "/upload-page", "/v1x", "/openapi.json/x"]) {
+      expect([url, routed(PUBLIC_API_PATHS, url)]).toEqual([url, false]);
+    }
+  });
+
+  it("routes exactly the routes the deployed API serves with a key: every one, and no probe (its real route table)", async () => {
+    // The API as the Deployment configures it (its settings, plus credentials), built but not started.
+    const env = {
+      ...(apiSettingsEnvironment(args().storage) as Record<string, string>),
+      MINIO_ACCESS_KEY: "api-user",
+      MINIO_SECRET_KEY: "api-secret-0123456789",
+      API_KEYS: singleKeyWithAllScopes("studio", "key-one-0123456789"),
+    };
+    const app = await buildApp({ config: loadConfig(env), logger: false });
+    try {
+      await app.ready();
+      const documented = Object.keys((app.swagger() as { paths: Record<string, unknown> }).paths);
+      const probes = ["/healthz", "/readyz"];
+      expect(documented).toEqual(expect.arrayContaining([...probes, "/upload", "/openapi.json", "/v1/uploads"]));
+      for (const path of documented) {
+        expect([path, routed(PUBLIC_API_PATHS, path)]).toEqual([path, !probes.includes(path)]);
+      }
+      // Not in the document: the upload page is off here, and /metrics lives on the other port.
+      expect(app.hasRoute({ method: "GET", url: "/upload-page" })).toBe(false);
+      expect(app.hasRoute({ method: "GET", url: "/metrics" })).toBe(false);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("streams through ingress-nginx: the body limit of the largest request the API accepts, no buffering, long timeouts", () => {
+    const { storage } = args();
+    const annotations = ingress("api-public").metadata.annotations;
+    const limit = largestApiRequestBytes(storage.maxUploadBytes, DEFAULT_MAX_FILES_PER_REQUEST);
+    expect(annotations).toEqual({
+      "nginx.ingress.kubernetes.io/proxy-body-size": String(limit),
+      "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
+      "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+      "nginx.ingress.kubernetes.io/proxy-read-timeout": String(proxyTimeoutSeconds(limit)),
+      "nginx.ingress.kubernetes.io/proxy-send-timeout": String(proxyTimeoutSeconds(limit)),
+    });
+    // One owner: the API is told the same file count the limit is computed from...
+    const env = apiSettingsEnvironment(storage);
+    expect(env.MAX_FILES_PER_REQUEST).toBe(String(DEFAULT_MAX_FILES_PER_REQUEST));
+    // ...and the largest save it accepts (every file at the limit, the result JSON at its own) fits.
+    const accepted = DEFAULT_MAX_FILES_PER_REQUEST * storage.maxUploadBytes + RESULT_MAX_BYTES;
+    expect(limit).toBeGreaterThan(accepted);
+    // A larger max upload size moves the limit with it.
+    const other = ingress("api-public-bigger").metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"];
+    expect(other).toBe(String(largestApiRequestBytes(2 * storage.maxUploadBytes, DEFAULT_MAX_FILES_PER_REQUEST)));
+  });
+
+  it("admits anyone to the API's port and only the scrapers to the metrics port (both selectors in one peer)", () => {
+    expect(networkPolicy("api-public").spec).toEqual({
+      podSelector: {
+        matchLabels: { "app.kubernetes.io/name": "upload-api", "app.kubernetes.io/instance": "api-public" },
+      },
+      policyTypes: ["Ingress"],
+      ingress: [
+        { ports: [{ protocol: "TCP", port: 8080 }] },
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+              podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+            },
+          ],
+          ports: [{ protocol: "TCP", port: DEFAULT_METRICS_PORT }],
+        },
+      ],
+    });
+    // No scrapers given: the metrics port admits no one.
+    expect(networkPolicy("api").spec.ingress).toEqual([{ ports: [{ protocol: "TCP", port: 8080 }] }]);
   });
 
   it("gives a local API process its metrics port beside the API's, and never the same one", () => {

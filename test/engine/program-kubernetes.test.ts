@@ -3,6 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import {
+  DEFAULT_MAX_FILES_PER_REQUEST,
+  DEFAULT_MAX_UPLOAD_BYTES,
+  largestApiRequestBytes,
+  largestUploadRequestBytes,
+} from "../../rules/api-settings";
+import { PUBLIC_API_PATHS, proxyTimeoutSeconds } from "../../rules/ingress";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
 
 const root = join(__dirname, "..", "..");
@@ -41,6 +48,10 @@ describe("the program, kubernetes target, rendered by the real Kubernetes provid
       "workflow-studio-storage:minioPublicEndpoint": { value: "https://files.example.com" },
       "workflow-studio-storage:managementSources": { value: "10.20.0.0/16" },
       "workflow-studio-storage:apiIngressHost": { value: "storage-api.example.com" },
+      "workflow-studio-storage:apiIngressTlsSecret": { value: "storage-api-tls" },
+      "workflow-studio-storage:minioPublicIngress": { value: "true" },
+      "workflow-studio-storage:minioIngressTlsSecret": { value: "files-tls" },
+      "workflow-studio-storage:prometheusNamespaceLabels": { value: "kubernetes.io/metadata.name=observability" },
     });
   });
   afterAll(async () => {
@@ -77,20 +88,110 @@ describe("the program, kubernetes target, rendered by the real Kubernetes provid
     expect(find("StatefulSet", "cold").spec.replicas).toBe(1);
   });
 
-  it("lets only its own peers, the API (hot), the hot cluster (cold) and management CIDRs reach MinIO", () => {
-    // Exactly these peers: an extra one would widen who reaches MinIO.
-    const hotPeers = find("NetworkPolicy", "hot").spec.ingress.flatMap((rule: { from: unknown[] }) => rule.from);
-    expect(hotPeers).toEqual([
+  // Both selectors in one peer: pods with these labels in namespaces with those, not either.
+  const prometheusPeer = {
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } },
+    podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+  };
+  const controllerPeer = {
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
+    podSelector: {
+      matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+    },
+  };
+
+  it("lets only its own peers, the API (hot), the hot cluster (cold), Prometheus, the ingress controller (hot) and management CIDRs reach MinIO", () => {
+    // Exactly these peers: an extra one would widen who reaches MinIO. The CIDRs stay managementSources.
+    const hot = find("NetworkPolicy", "hot").spec;
+    expect(hot.ingress).toHaveLength(1);
+    expect(hot.ingress[0].ports).toEqual([{ protocol: "TCP", port: 9000 }]);
+    expect(hot.ingress[0].from).toEqual([
       { podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "hot" } } },
       { podSelector: { matchLabels: { "app.kubernetes.io/name": "upload-api" } } },
+      prometheusPeer,
+      controllerPeer,
       { ipBlock: { cidr: "10.20.0.0/16" } },
     ]);
     const coldPeers = find("NetworkPolicy", "cold").spec.ingress.flatMap((rule: { from: unknown[] }) => rule.from);
     expect(coldPeers).toEqual([
       { podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "cold" } } },
       { podSelector: { matchLabels: { "app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": "hot" } } },
+      prometheusPeer,
       { ipBlock: { cidr: "10.20.0.0/16" } },
     ]);
+  });
+
+  it("keeps the API's metrics port to Prometheus; its own port stays open to the cluster", () => {
+    expect(find("NetworkPolicy", "upload-api").spec).toEqual({
+      podSelector: {
+        matchLabels: { "app.kubernetes.io/name": "upload-api", "app.kubernetes.io/instance": "upload-api" },
+      },
+      policyTypes: ["Ingress"],
+      ingress: [
+        { ports: [{ protocol: "TCP", port: 8080 }] },
+        { from: [prometheusPeer], ports: [{ protocol: "TCP", port: 9464 }] },
+      ],
+    });
+  });
+
+  const streaming = (largestRequestBytes: number) => ({
+    "nginx.ingress.kubernetes.io/proxy-body-size": String(largestRequestBytes),
+    "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
+    "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+    "nginx.ingress.kubernetes.io/proxy-read-timeout": String(proxyTimeoutSeconds(largestRequestBytes)),
+    "nginx.ingress.kubernetes.io/proxy-send-timeout": String(proxyTimeoutSeconds(largestRequestBytes)),
+  });
+
+  it("publishes the API with TLS and ingress-nginx's streaming settings, on its public routes only", () => {
+    const ingress = find("Ingress", "upload-api");
+    expect(ingress.metadata.annotations).toEqual(
+      streaming(largestApiRequestBytes(DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_MAX_FILES_PER_REQUEST)),
+    );
+    expect(ingress.spec.ingressClassName).toBe("nginx");
+    expect(ingress.spec.tls).toEqual([{ hosts: ["storage-api.example.com"], secretName: "storage-api-tls" }]);
+    expect(ingress.spec.rules).toEqual([
+      {
+        host: "storage-api.example.com",
+        http: {
+          paths: PUBLIC_API_PATHS.map((p) => ({
+            ...p,
+            backend: { service: { name: "upload-api", port: { number: 80 } } },
+          })),
+        },
+      },
+    ]);
+  });
+
+  it("publishes presigned links' host: the buckets' paths to the hot MinIO's S3 port, no /minio/", () => {
+    const ingress = find("Ingress", "hot-public");
+    expect(ingress.metadata.annotations).toEqual(streaming(largestUploadRequestBytes(DEFAULT_MAX_UPLOAD_BYTES)));
+    expect(ingress.spec.ingressClassName).toBe("nginx");
+    expect(ingress.spec.tls).toEqual([{ hosts: ["files.example.com"], secretName: "files-tls" }]);
+    expect(ingress.spec.rules).toEqual([
+      {
+        host: "files.example.com",
+        http: {
+          paths: ["/user-uploads", "/workflow-artifacts"].map((path) => ({
+            path,
+            pathType: "Prefix",
+            backend: { service: { name: "hot", port: { number: 9000 } } },
+          })),
+        },
+      },
+    ]);
+  });
+
+  it("no Ingress routes a probe, metrics or MinIO's own endpoints, and the Services carry no metrics port", () => {
+    const ingresses = manifests.filter((m) => m.kind === "Ingress");
+    expect(ingresses.map((m) => m.metadata.name).sort()).toEqual(["hot-public", "upload-api"]);
+    const paths: string[] = ingresses.flatMap((m) =>
+      m.spec.rules.flatMap((r: { http: { paths: { path: string }[] } }) => r.http.paths.map((p) => p.path)),
+    );
+    for (const path of paths) expect(path).not.toMatch(/^\/($|minio|metrics|healthz|readyz)/);
+    for (const service of manifests.filter((m) => m.kind === "Service")) {
+      const ports = service.spec.ports.flatMap((p: { port: number; targetPort: number }) => [p.port, p.targetPort]);
+      expect([service.metadata.name, ports.includes(9464)]).toEqual([service.metadata.name, false]);
+    }
   });
 
   it("runs the API from the bundle with its environment wired from the stack", () => {
@@ -116,7 +217,6 @@ describe("the program, kubernetes target, rendered by the real Kubernetes provid
     ]);
     const bundle = find("ConfigMap", "upload-api-bundle");
     expect(bundle.binaryData["server.js.gz"].length).toBeLessThan(1024 * 1024);
-    expect(find("Ingress", "upload-api").spec.rules[0].host).toBe("storage-api.example.com");
   });
 
   it("a second preview shows no changes", async () => {
