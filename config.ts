@@ -16,7 +16,13 @@ import {
 } from "./rules/api-settings";
 import { BUCKET_NAME_RULE, isValidBucketName } from "./rules/buckets";
 import { DEFAULT_INGRESS_CLASS } from "./rules/ingress";
-import { dnsSubdomainProblem, ingressHostProblem, type NamespacedPods, parseLabelSelector } from "./rules/kubernetes";
+import {
+  dnsSubdomainProblem,
+  ingressHostProblem,
+  type NamespacedPods,
+  nodePortProblem,
+  parseLabelSelector,
+} from "./rules/kubernetes";
 import {
   cidrProblem,
   ENDPOINT_URL_FORMAT,
@@ -65,6 +71,8 @@ export interface MinioClusterSettings {
   drivesPerPod: number;
   storageSize: string;
   storageClass?: string;
+  /** Publish the S3 port on this NodePort of every node (e.g. to reach MinIO from outside a local cluster). */
+  nodePort?: number;
 }
 
 /** The `external` target's settings: MinIO servers that already run. */
@@ -104,6 +112,10 @@ export interface KubernetesSettings {
   apiIngress?: PublishedHost;
   /** The hot MinIO's public Ingress (`minioPublicIngress`), for the host of `minioPublicEndpoint`. */
   minioIngress?: PublishedHost;
+  /** Publish the API on this NodePort (`apiNodePort`). */
+  apiNodePort?: number;
+  /** The API bundle shipped in the ConfigMap (`apiBundlePath`); undefined: the program's dist/api/server.js. */
+  apiBundlePath?: string;
 }
 
 /** What every target shares. */
@@ -417,6 +429,7 @@ function kubernetesSettings(
       drivesPerPod: r.integer(`${prefix}DrivesPerPod`, 1, 16),
       storageSize: r.string(`${prefix}StorageSize`, quantity, "allowed: a Kubernetes quantity such as 10Gi"),
       storageClass: r.optional(`${prefix}StorageClass`),
+      nodePort: nodePort(`${prefix}NodePort`),
     };
     // Erasure coding needs at least four drives in all; MinIO refuses to start otherwise.
     if (settings.mode === "distributed" && settings.replicas * settings.drivesPerPod < 4) {
@@ -428,6 +441,10 @@ function kubernetesSettings(
     }
     if (settings.mode === "standalone") settings.replicas = 1;
     return settings;
+  };
+  const nodePort = (key: string): number | undefined => {
+    const v = r.optional(key, { test: (text) => nodePortProblem(text) === undefined }, nodePortProblem("x"));
+    return v === undefined ? undefined : Number(v);
   };
   const renderYamlTo = r.optional("renderYamlTo");
   // Rendering needs no live endpoint; deploying needs to know where `pulumi up` reaches MinIO.
@@ -444,7 +461,7 @@ function kubernetesSettings(
       );
     }
   }
-  return {
+  const settings: KubernetesSettings = {
     namespace: r.string("namespace", /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "allowed: a DNS label"),
     context: r.optional("kubeContext"),
     renderYamlTo,
@@ -462,7 +479,19 @@ function kubernetesSettings(
     coldManagementEndpoint: coldMinio ? endpoint("coldManagementEndpoint") : undefined,
     managementSources,
     ...edgeSettings(r, problems, warnings),
+    apiNodePort: nodePort("apiNodePort"),
+    apiBundlePath: r.optional("apiBundlePath"),
   };
+  const ports = [
+    ["minioNodePort", settings.hot.nodePort],
+    ["coldNodePort", settings.cold?.nodePort],
+    ["apiNodePort", settings.apiNodePort],
+  ] as const;
+  ports.forEach(([key, port], i) => {
+    const earlier = ports.slice(0, i).find(([, p]) => port !== undefined && p === port);
+    if (earlier) problems.add(key, String(port), `it is ${earlier[0]}'s too: each Service needs a NodePort of its own`);
+  });
+  return settings;
 }
 
 /** `host[:port]` of an endpoint key's value, when it is a valid endpoint. */

@@ -174,7 +174,10 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
           credentials: { accessKey: access.accessKey, secretKey: access.secretKey },
           apiKeys,
           image: api.image,
-          bundle: api.image ? undefined : readApiBundle(join(__dirname, "dist", "api", "server.js")),
+          bundle: api.image
+            ? undefined
+            : readApiBundle(settings.apiBundlePath ?? join(__dirname, "dist", "api", "server.js")),
+          nodePort: settings.apiNodePort,
           nodeImage: api.nodeImage,
           replicas: api.replicas,
           ingress: settings.apiIngress && { ...settings.apiIngress, className: settings.ingressClassName },

@@ -1,6 +1,7 @@
 // What the API's and MinIO's public Ingresses share, so both are published the same way: through
 // the cluster's ingress controller by class, with TLS, routing only the paths they name, and with
-// the streaming settings of rules/ingress.ts. Also the NetworkPolicy peer for pods elsewhere.
+// the streaming settings of rules/ingress.ts. Also the NetworkPolicy peer for pods elsewhere, and
+// the Services' spec (ClusterIP, or a NodePort when one is asked for).
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_INGRESS_CLASS, type IngressPath, streamingAnnotations } from "../rules/ingress";
@@ -71,4 +72,21 @@ export function streamingIngress(
     },
     opts,
   );
+}
+
+/** A Service port as the two Services of ours take it. */
+export interface ServicePort {
+  name: string;
+  port: number;
+  targetPort: number;
+}
+
+/**
+ * A Service's spec: ClusterIP, or NodePort with the given port when one is set (a local cluster's
+ * host reaches the pods on the node's address; the Ingress is the way in for everyone else).
+ */
+export function serviceSpec(selector: Record<string, string>, port: ServicePort, nodePort?: number) {
+  return nodePort === undefined
+    ? { type: "ClusterIP", selector, ports: [port] }
+    : { type: "NodePort", selector, ports: [{ ...port, nodePort }] };
 }

@@ -4,7 +4,7 @@ import { largestUploadRequestBytes } from "../rules/api-settings";
 import { isValidBucketName } from "../rules/buckets";
 import { publicBucketPaths } from "../rules/ingress";
 import type { NamespacedPods } from "../rules/kubernetes";
-import { namespacedPeer, type PublicIngressArgs, streamingIngress } from "./edge";
+import { namespacedPeer, type PublicIngressArgs, serviceSpec, streamingIngress } from "./edge";
 import { GeneratedSecret } from "./providers/generated-secret";
 
 /** Who may reach a MinIO cluster's S3 port: pods by label, and CIDRs for management. */
@@ -42,6 +42,11 @@ export interface MinioClusterArgs {
   storageSize?: string;
   /** Storage class of the drives. Default: the cluster's default class. */
   storageClass?: string;
+  /**
+   * Publish the S3 port on this NodePort of every node, e.g. so that `pulumi up` and clients on the
+   * host reach MinIO in a local cluster. Default: none (ClusterIP).
+   */
+  nodePort?: number;
   /** Default: requests 250m CPU / 512Mi memory, limit 2Gi memory. */
   resources?: k8s.types.input.core.v1.ResourceRequirements;
   clients?: MinioClients;
@@ -152,7 +157,7 @@ export class MinioCluster extends pulumi.ComponentResource {
       `${name}-svc`,
       {
         metadata: meta(""),
-        spec: { type: "ClusterIP", selector: labels, ports: [{ name: "s3", port: s3Port, targetPort: s3Port }] },
+        spec: serviceSpec(labels, { name: "s3", port: s3Port, targetPort: s3Port }, args.nodePort),
       },
       child,
     );

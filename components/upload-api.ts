@@ -12,7 +12,7 @@ import {
 import { PUBLIC_API_PATHS } from "../rules/ingress";
 import type { NamespacedPods } from "../rules/kubernetes";
 import type { ApiBundle } from "./api-bundle";
-import { namespacedPeer, type PublicIngressArgs, streamingIngress } from "./edge";
+import { namespacedPeer, type PublicIngressArgs, serviceSpec, streamingIngress } from "./edge";
 
 /** What the API is told about storage: endpoints, region, buckets, presign windows, upload limits. */
 export interface UploadApiStorageSettings {
@@ -48,6 +48,8 @@ export interface UploadApiArgs {
   image?: string;
   /** Default 2. */
   replicas?: number;
+  /** Publish the API's Service on this NodePort of every node. Default: none (ClusterIP). */
+  nodePort?: number;
   /** Default: requests 100m CPU / 128Mi, limit 512Mi. */
   resources?: k8s.types.input.core.v1.ResourceRequirements;
   /**
@@ -188,7 +190,7 @@ export class UploadApi extends pulumi.ComponentResource {
       `${name}-svc`,
       {
         metadata: meta(""),
-        spec: { selector: labels, ports: [{ name: "http", port: servicePort, targetPort: port }] },
+        spec: serviceSpec(labels, { name: "http", port: servicePort, targetPort: port }, args.nodePort),
       },
       child,
     );

@@ -69,3 +69,15 @@ export function parseLabelSelector(text: string): { labels: Record<string, strin
   }
   return { labels };
 }
+
+/**
+ * Why `text` is not a port a Service can take as its NodePort, or undefined. Kubernetes' default
+ * NodePort range is 30000-32767; a cluster may set another, so any port is taken here and the API
+ * server checks it against its own range.
+ */
+export function nodePortProblem(text: string): string | undefined {
+  const n = Number(text);
+  return /^\d+$/.test(text) && n >= 1 && n <= 65535
+    ? undefined
+    : "allowed: a port from 1 to 65535 (usually 30000-32767)";
+}

@@ -256,6 +256,7 @@ describe("loadStackConfig", () => {
         drivesPerPod: 1,
         storageSize: "10Gi",
         storageClass: undefined,
+        nodePort: undefined,
       });
       expect(config.kubernetes?.cold?.storageSize).toBe("50Gi");
     });
@@ -340,6 +341,29 @@ describe("loadStackConfig", () => {
       );
       expect(message).toContain('wss:coldManagementEndpoint: "https://***@minio-cold-admin.example.com:443"');
       for (const secret of ["minio-root-password", "cold-password", "root:"]) expect(message).not.toContain(secret);
+    });
+
+    it("publishes MinIO and the API on the NodePorts asked for, each its own; ships the bundle named", () => {
+      const config = loadStackConfig(
+        source({
+          ...k8s,
+          minioNodePort: "30900",
+          coldNodePort: "30901",
+          apiNodePort: "30980",
+          apiBundlePath: "build/api.js",
+        }),
+      );
+      expect(config.kubernetes?.hot.nodePort).toBe(30900);
+      expect(config.kubernetes?.cold?.nodePort).toBe(30901);
+      expect(config.kubernetes?.apiNodePort).toBe(30980);
+      expect(config.kubernetes?.apiBundlePath).toBe("build/api.js");
+      const message = failure({ ...k8s, minioNodePort: "30900", coldNodePort: "http", apiNodePort: "30900" });
+      expect(message).toContain(
+        'wss:coldNodePort: "http" is not valid; allowed: a port from 1 to 65535 (usually 30000-32767)',
+      );
+      expect(message).toContain(
+        'wss:apiNodePort: "30900" is not valid; it is minioNodePort\'s too: each Service needs a NodePort of its own',
+      );
     });
 
     describe("the public edge", () => {

@@ -158,7 +158,16 @@ describe("MinioCluster, distributed", () => {
 describe("MinioCluster, standalone", () => {
   beforeAll(async () => {
     new MinioCluster("cold", { namespace: "storage", image: "registry.example/minio:pinned" });
+    new MinioCluster("local", { namespace: "storage", image: "registry.example/minio:pinned", nodePort: 30900 });
     await settle(registered);
+  });
+
+  it("keeps its S3 Service inside the cluster, unless a NodePort is asked for", () => {
+    const service = (name: string) => plain(find(registered, "kubernetes:core/v1:Service", name).inputs);
+    expect(service("cold-svc")).toMatchObject({ spec: { type: "ClusterIP", ports: [{ name: "s3", port: 9000 }] } });
+    expect(service("local-svc")).toMatchObject({
+      spec: { type: "NodePort", ports: [{ name: "s3", port: 9000, targetPort: 9000, nodePort: 30900 }] },
+    });
   });
 
   it("runs one pod with no PodDisruptionBudget", () => {

@@ -126,6 +126,7 @@ describe("UploadApi", () => {
       ...args(),
       apiKeys: pulumi.secret(singleKeyWithAllScopes("studio", "key-two-0123456789")),
     });
+    new UploadApi("api-node-port", { ...args(), nodePort: 30980 });
     new UploadApi("api-image", { ...args(), bundle: undefined, image: "workflow-studio/storage-api:1.4.0" });
     new UploadApi("api-other-limit", { ...args(), storage: { ...args().storage, maxUploadBytes: 2097152 } });
     new UploadApi("api-public-bigger", {
@@ -176,6 +177,9 @@ describe("UploadApi", () => {
       spec: { ports: { name: string; port: number; targetPort: number | string }[] };
     };
     expect(service.spec.ports).toEqual([{ name: "http", port: 80, targetPort: 8080 }]);
+    expect(plain(find(registered, "kubernetes:core/v1:Service", "api-node-port-svc").inputs)).toMatchObject({
+      spec: { type: "NodePort", ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: 30980 }] },
+    });
     for (const p of service.spec.ports) {
       expect([p.port, p.targetPort]).not.toContain(DEFAULT_METRICS_PORT);
       expect(p.targetPort).not.toBe("metrics");
