@@ -10,6 +10,7 @@ import { type ColdStorage, ColdTier } from "./components/cold-tier";
 import { MinioCluster } from "./components/minio-cluster";
 import { GeneratedSecret } from "./components/providers/generated-secret";
 import type { MinioConnectionInput } from "./components/providers/minio-connection";
+import { waitUntilReachable } from "./components/providers/reachable";
 import {
   apiSettingsEnvironment,
   UploadApi,
@@ -142,11 +143,18 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
       : undefined;
   const api = config.api;
   // The management endpoints are configured strings; taking them through `ready` makes every
-  // resource that talks to a MinIO wait until its pods are up.
-  const whenReady = (cluster: MinioCluster, endpoint: string) => cluster.ready.apply(() => endpoint);
+  // resource that talks to a MinIO wait until its pods are up and the endpoint answers (a NodePort
+  // or Ingress follows the pods a moment later). A preview or a render talks to nobody: no wait.
+  const whenReady = (cluster: MinioCluster, endpoint: string, key: string) =>
+    cluster.ready.apply(async () => {
+      // Rendering manifests reaches no cluster, so there is nothing to wait for.
+      if (!pulumi.runtime.isDryRun() && settings.renderYamlTo === undefined)
+        await waitUntilReachable(endpoint, { what: key });
+      return endpoint;
+    });
   return {
     hot: {
-      endpoint: whenReady(hot, settings.hotManagementEndpoint),
+      endpoint: whenReady(hot, settings.hotManagementEndpoint, "minioManagementEndpoint"),
       accessKey: hot.rootUser,
       secretKey: hot.rootPassword,
     },
@@ -155,7 +163,7 @@ function kubernetesPlatform(settings: KubernetesSettings): Platform {
         (() => ({
           kind: "minio",
           connection: {
-            endpoint: whenReady(cold.cluster, cold.managementEndpoint),
+            endpoint: whenReady(cold.cluster, cold.managementEndpoint, "coldManagementEndpoint"),
             accessKey: cold.cluster.rootUser,
             secretKey: cold.cluster.rootPassword,
           },

@@ -140,10 +140,15 @@ export class UploadApi extends pulumi.ComponentResource {
     const meta = (suffix: string) => ({ name: `${name}${suffix}`, namespace: args.namespace, labels });
     const replicas = args.replicas ?? 2;
 
+    // The Secret and the bundle's ConfigMap are named by Pulumi (a random suffix): the Kubernetes
+    // provider replaces them when their data changes, and only an object without a fixed name can be
+    // replaced create-before-delete. With a fixed name the old one is deleted first, and that replaces
+    // the Deployment too: every API pod gone at once instead of a rolling update.
+    const generatedName = { namespace: args.namespace, labels };
     const credentials = new k8s.core.v1.Secret(
       `${name}-credentials`,
       {
-        metadata: meta("-credentials"),
+        metadata: generatedName,
         type: "Opaque",
         stringData: {
           MINIO_ACCESS_KEY: args.credentials.accessKey,
@@ -157,7 +162,7 @@ export class UploadApi extends pulumi.ComponentResource {
     const bundleMap = bundle
       ? new k8s.core.v1.ConfigMap(
           `${name}-bundle`,
-          { metadata: meta("-bundle"), binaryData: { "server.js.gz": bundle.gzipBase64 } },
+          { metadata: generatedName, binaryData: { "server.js.gz": bundle.gzipBase64 } },
           child,
         )
       : undefined;

@@ -87,11 +87,34 @@ function toBytes(body: unknown): Buffer {
   return Buffer.from(JSON.stringify(body), "utf8");
 }
 
-/** The general request layer: every admin call, tier or IAM, goes through here. */
+/** How long an admin call waits for a MinIO that is still starting (XMinioServerNotInitialized). */
+const STARTING_SERVER_WAIT_MS = 90_000;
+
+/**
+ * The general request layer: every admin call, tier or IAM, goes through here. A server that answers
+ * "not initialized yet" (a distributed MinIO whose pods are Ready while its subsystems still load)
+ * is asked again every second, for up to STARTING_SERVER_WAIT_MS.
+ */
 export async function adminRequest(
   connection: MinioConnection,
   request: AdminRequest,
   timeoutMs = defaultTimeoutMs,
+): Promise<AdminResponse> {
+  const deadline = Date.now() + STARTING_SERVER_WAIT_MS;
+  for (;;) {
+    try {
+      return await sendAdminRequest(connection, request, timeoutMs);
+    } catch (err) {
+      if (!isMinioAdminError(err, "XMinioServerNotInitialized") || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+async function sendAdminRequest(
+  connection: MinioConnection,
+  request: AdminRequest,
+  timeoutMs: number,
 ): Promise<AdminResponse> {
   const url = new URL(connection.endpoint);
   const plain = toBytes(request.body);

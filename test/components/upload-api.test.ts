@@ -153,8 +153,8 @@ describe("UploadApi", () => {
       CORS_ALLOWED_ORIGINS: "https://studio.example.com",
       PORT: "8080",
       METRICS_PORT: String(DEFAULT_METRICS_PORT),
-      MINIO_SECRET_KEY: { secretKeyRef: { name: "api-credentials", key: "MINIO_SECRET_KEY" } },
-      API_KEYS: { secretKeyRef: { name: "api-credentials", key: "API_KEYS" } },
+      MINIO_SECRET_KEY: { secretKeyRef: { name: "api-credentials-generated", key: "MINIO_SECRET_KEY" } },
+      API_KEYS: { secretKeyRef: { name: "api-credentials-generated", key: "API_KEYS" } },
     });
     const secretPaths: string[] = [];
     plain(find(registered, "kubernetes:core/v1:Secret", "api-credentials").inputs, "", secretPaths);

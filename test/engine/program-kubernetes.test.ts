@@ -215,8 +215,13 @@ describe("the program, kubernetes target, rendered by the real Kubernetes provid
     expect(find("Service", "upload-api").spec.ports).toEqual([
       expect.objectContaining({ name: "http", port: 80, targetPort: 8080 }),
     ]);
-    const bundle = find("ConfigMap", "upload-api-bundle");
-    expect(bundle.binaryData["server.js.gz"].length).toBeLessThan(1024 * 1024);
+    // Named by Pulumi (a suffix), so a new bundle replaces it create-before-delete.
+    const bundle = manifests.find(
+      (m) => m.kind === "ConfigMap" && /^upload-api-bundle-[a-z0-9]{8}$/.test(m.metadata.name),
+    );
+    expect(bundle?.binaryData["server.js.gz"].length).toBeLessThan(1024 * 1024);
+    const volumes = find("Deployment", "upload-api").spec.template.spec.volumes;
+    expect(volumes).toContainEqual({ name: "bundle", configMap: { name: bundle?.metadata.name } });
   });
 
   it("a second preview shows no changes", async () => {

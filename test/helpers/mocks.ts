@@ -28,6 +28,10 @@ export function installMocks(): Registered[] {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
         const state = { ...args.inputs };
         if (args.type.endsWith(":GeneratedSecret")) state.value = `mock-${args.name}`;
+        // A Kubernetes object without a name gets one from Pulumi: the resource name and a suffix.
+        if (args.type.startsWith("kubernetes:") && state.metadata && !state.metadata.name) {
+          state.metadata = { ...state.metadata, name: `${args.name}-generated` };
+        }
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,
