@@ -28,15 +28,23 @@ export function externalTargetSettings(hot: MinioEndpoint, cold: MinioEndpoint):
   ];
 }
 
-/** The same settings as an Automation API config map (namespaced keys), with `extra` on top. */
+/** Settings as an Automation API config map (namespaced keys), with `extra` on top. */
+export function toConfigMap(
+  settings: StackSetting[],
+  extra: Record<string, { value: string; secret?: boolean }> = {},
+): Record<string, { value: string; secret?: boolean }> {
+  const map: Record<string, { value: string; secret?: boolean }> = {};
+  for (const s of settings) {
+    map[`workflow-studio-storage:${s.key}`] = s.secret ? { value: s.value, secret: true } : { value: s.value };
+  }
+  return { ...map, ...extra };
+}
+
+/** The external target's settings as an Automation API config map, with `extra` on top. */
 export function externalTargetConfigMap(
   hot: MinioEndpoint,
   cold: MinioEndpoint,
   extra: Record<string, { value: string; secret?: boolean }> = {},
 ): Record<string, { value: string; secret?: boolean }> {
-  const map: Record<string, { value: string; secret?: boolean }> = {};
-  for (const s of externalTargetSettings(hot, cold)) {
-    map[`workflow-studio-storage:${s.key}`] = s.secret ? { value: s.value, secret: true } : { value: s.value };
-  }
-  return { ...map, ...extra };
+  return toConfigMap(externalTargetSettings(hot, cold), extra);
 }

@@ -1,10 +1,14 @@
-// The local stack: the hot and cold MinIO on loopback, `pulumi up` of the `local` stack (target
-// external) in a file backend under .local/, and the API as a local process started from the stack's
-// outputs. Every step is idempotent: a second `up` changes nothing and takes seconds.
+// The local stack, on one of two targets:
+// - external (the default): the hot and cold MinIO on loopback, `pulumi up` of the `local` stack in
+//   a file backend under .local/, and the API as a local process started from the stack's outputs;
+// - kubernetes (`--target kubernetes`): the single-node cluster (npm run cluster), `pulumi up` of the
+//   `local-kubernetes` stack onto it (distributed MinIO, cold MinIO, the API pods), reached through
+//   NodePorts of the node's address.
+// Every step is idempotent: a second `up` changes nothing and takes seconds.
 //
 //   up       start (or keep) everything and print how to use it
-//   down     stop the API and MinIO (data, state and credentials are kept)
-//   destroy  pulumi destroy, then stop everything and delete .local/
+//   down     stop the API and MinIO, or the cluster (data, state and credentials are kept)
+//   destroy  pulumi destroy, then stop everything and delete what the target keeps under .local/
 //   status   what runs
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -22,8 +26,12 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildBundle } from "../api/build.mts";
+import { waitUntilReachable } from "../components/providers/reachable.ts";
 import { parseApiKeys } from "../rules/api-keys.ts";
-import { externalTargetSettings } from "./external-target.mts";
+import { clusterStatus, startCluster, stopCluster } from "./cluster/cluster.mts";
+import { clusterPaths } from "./cluster/layout.mts";
+import { CLUSTER_NODE_PORTS, clusterTargetSettings, type NodePorts, nodePortUrl } from "./cluster-target.mts";
+import { externalTargetSettings, type StackSetting } from "./external-target.mts";
 import { type MinioServerInfo, startEnvironment, stopEnvironment, waitUntilReady } from "./local-minio.mts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -32,10 +40,23 @@ const root = resolve(import.meta.dirname, "..");
 const local = process.env.WSS_LOCAL_DIR ? resolve(process.env.WSS_LOCAL_DIR) : join(root, ".local");
 const minioBasePort = process.env.WSS_LOCAL_MINIO_PORT ? Number(process.env.WSS_LOCAL_MINIO_PORT) : undefined;
 const apiPort = process.env.WSS_LOCAL_API_PORT;
-const stack = "local";
+type Target = "external" | "kubernetes";
+/** `--target kubernetes` anywhere after the command; external otherwise. */
+const target: Target =
+  process.argv.includes("--target") && process.argv[process.argv.indexOf("--target") + 1] === "kubernetes"
+    ? "kubernetes"
+    : "external";
+const stack = target === "kubernetes" ? "local-kubernetes" : "local";
 /** The local stack's config file (settings, salt and MinIO credentials): never committed. */
 export const localConfigFile = join(local, "Pulumi.local.yaml");
-const configFile = localConfigFile;
+const configFile = join(local, `Pulumi.${stack}.yaml`);
+/** The namespace the local kubernetes stack deploys into (WSS_LOCAL_CLUSTER_NAMESPACE for a second one). */
+const CLUSTER_NAMESPACE = process.env.WSS_LOCAL_CLUSTER_NAMESPACE ?? "workflow-studio-storage-local";
+/** Its NodePorts (WSS_LOCAL_NODE_PORTS=hot,cold,api for a second stack on the same cluster). */
+const nodePorts: NodePorts = (() => {
+  const given = process.env.WSS_LOCAL_NODE_PORTS?.split(",").map(Number);
+  return given?.length === 3 ? { hot: given[0] ?? 0, cold: given[1] ?? 0, api: given[2] ?? 0 } : CLUSTER_NODE_PORTS;
+})();
 const apiDir = join(local, "api");
 const bundle = join(root, "dist", "api", "server.js");
 const t0 = Date.now();
@@ -53,6 +74,7 @@ export function pulumiEnv(): NodeJS.ProcessEnv {
     ...process.env,
     PULUMI_BACKEND_URL: `file://${join(local, "pulumi-state")}`,
     PULUMI_CONFIG_PASSPHRASE_FILE: passphrase,
+    ...(target === "kubernetes" ? { KUBECONFIG: clusterPaths().kubeconfig } : {}),
   };
 }
 
@@ -75,7 +97,7 @@ function pulumi(args: string[], options: { quiet?: boolean } = {}): string {
  * The stack's config file lives under .local/ (it gains an encryption salt and the MinIO credentials,
  * neither of which belongs in git); the committed Pulumi.local.yaml holds the settings.
  */
-function configureStack(hot: MinioServerInfo, cold: MinioServerInfo): void {
+function configureStack(targetSettings: StackSetting[], committedSettings: boolean): void {
   if (!existsSync(configFile)) {
     // `stack init` writes the passphrase salt into Pulumi.<stack>.yaml beside Pulumi.yaml. Run it in
     // a scratch copy of the project so the committed Pulumi.local.yaml stays as it is.
@@ -89,14 +111,14 @@ function configureStack(hot: MinioServerInfo, cold: MinioServerInfo): void {
     copyFileSync(join(scratch, `Pulumi.${stack}.yaml`), configFile);
     rmSync(scratch, { recursive: true, force: true });
   }
-  const committed = readFileSync(join(root, "Pulumi.local.yaml"), "utf8");
+  const committed = committedSettings ? readFileSync(join(root, "Pulumi.local.yaml"), "utf8") : "";
   const settings = [...committed.matchAll(/^ {2}workflow-studio-storage:(\w+): "?([^"\n]*)"?$/gm)].map((m) => [
     m[1] as string,
     m[2] as string,
   ]);
   const values: [string, string, boolean][] = [
     ...settings.map(([k, v]) => [k, v, false] as [string, string, boolean]),
-    ...externalTargetSettings(hot, cold).map((s) => [s.key, s.value, s.secret] as [string, string, boolean]),
+    ...targetSettings.map((s) => [s.key, s.value, s.secret] as [string, string, boolean]),
     ...(apiPort ? [["localApiPort", apiPort, false] as [string, string, boolean]] : []),
   ];
   for (const [key, value, secret] of values) {
@@ -194,15 +216,18 @@ async function startApi(outputs: StackOutputs): Promise<void> {
   child.unref();
   writeFileSync(join(apiDir, "api.pid"), String(child.pid));
   writeFileSync(fingerprintFile, fingerprint);
-  const url = outputs.apiUrl;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
+  await waitForReady(outputs.apiUrl, `the API (see ${join(apiDir, "api.log")})`, () => child.exitCode !== null);
+}
+
+/** Waits until the API at `url` answers /readyz with 200, or fails naming `what`. */
+async function waitForReady(url: string, what: string, gone: () => boolean = () => false): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && !gone()) {
     const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
     if (ready?.ok) return;
-    if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`the API did not become ready at ${url}; see ${join(apiDir, "api.log")}`);
+  throw new Error(`${what} did not become ready at ${url}`);
 }
 
 /** Builds the API bundle when it is missing or older than any file under api/. */
@@ -222,40 +247,102 @@ async function ensureBundle(): Promise<void> {
 async function up(): Promise<void> {
   step("API bundle");
   await ensureBundle();
+  if (target === "kubernetes") return upOnCluster();
   step("hot and cold MinIO on loopback");
   const [hot, cold] = (await startEnvironment({ dir: join(local, "minio"), basePort: minioBasePort })) as [
     MinioServerInfo,
     MinioServerInfo,
   ];
   step("pulumi up (stack local, file backend in .local/pulumi-state)");
-  configureStack(hot, cold);
+  configureStack(externalTargetSettings(hot, cold), true);
   pulumi(["up", "--yes", "--skip-preview", "--suppress-outputs", "--suppress-progress"]);
   const outputs = stackOutputs();
   step("the API, from the stack's outputs");
   await startApi(outputs);
   await waitUntilReady(hot.endpoint, 5000);
-  const key = exampleApiKey(outputs);
   const metrics = `http://127.0.0.1:${outputs.apiSettings.METRICS_PORT}/metrics`;
+  printReady(outputs, outputs.apiUrl, [
+    `upload page       ${outputs.apiUrl}/upload-page   (large files in resumable parts; paste the key below)`,
+    `API metrics       ${metrics}`,
+    `hot MinIO         ${hot.endpoint}   (buckets ${outputs.uploadsBucket}, ${outputs.artifactsBucket})`,
+    `cold MinIO        ${cold.endpoint}`,
+  ]);
+}
+
+/** The kubernetes target: the cluster, then `pulumi up` onto it, every workload awaited. */
+async function upOnCluster(): Promise<void> {
+  step("the single-node cluster (npm run cluster -- start)");
+  await startCluster();
+  step(`pulumi up (stack ${stack}, namespace ${CLUSTER_NAMESPACE}; every workload awaited until Ready)`);
+  configureStack(
+    [
+      ...clusterTargetSettings({ namespace: CLUSTER_NAMESPACE, nodePorts }),
+      { key: "ephemeral", value: "false", secret: false },
+    ],
+    false,
+  );
+  pulumi(["up", "--yes", "--skip-preview", "--suppress-outputs"]);
+  const outputs = stackOutputs();
+  const apiUrl = nodePortUrl(nodePorts.api);
+  // The pods are Ready when `up` returns; the NodePort follows once kube-proxy has synced.
+  await waitForReady(apiUrl, "the API's NodePort");
+  printReady(outputs, apiUrl, [
+    `hot MinIO         ${nodePortUrl(nodePorts.hot)}   (4 pods, erasure-coded; buckets ${outputs.uploadsBucket}, ${outputs.artifactsBucket})`,
+    `cold MinIO        ${nodePortUrl(nodePorts.cold)}`,
+    `kubectl           KUBECONFIG=${clusterPaths().kubeconfig} kubectl -n ${CLUSTER_NAMESPACE} get pods`,
+  ]);
+}
+
+function printReady(outputs: StackOutputs, apiUrl: string, lines: string[]): void {
+  const key = exampleApiKey(outputs);
   console.log(`
 ready in ${((Date.now() - t0) / 1000).toFixed(0)} s
 
-  API               ${outputs.apiUrl}   (OpenAPI: ${outputs.apiUrl}/openapi.json)
-  upload page       ${outputs.apiUrl}/upload-page   (large files in resumable parts; paste the key below)
-  API metrics       ${metrics}
-  hot MinIO         ${hot.endpoint}   (buckets ${outputs.uploadsBucket}, ${outputs.artifactsBucket})
-  cold MinIO        ${cold.endpoint}
+  API               ${apiUrl}   (OpenAPI: ${apiUrl}/openapi.json)
+${lines.map((line) => `  ${line}`).join("\n")}
   API key           in the curl below (stored encrypted under .local/)
 
 Upload a file, then download it through the link the API returns:
 
-  curl -sS -H 'Authorization: Bearer ${key}' -F file=@README.md ${outputs.apiUrl}/upload
+  curl -sS -H 'Authorization: Bearer ${key}' -F file=@README.md ${apiUrl}/upload
   curl -sS -OJ "<download_url from the answer>"
 
-Stop: npm run local -- down      Remove everything: npm run local -- destroy
+Stop: npm run local -- down${target === "kubernetes" ? " --target kubernetes" : ""}      Remove everything: npm run local -- destroy${target === "kubernetes" ? " --target kubernetes" : ""}
 `);
 }
 
+/** down, destroy and status of the kubernetes target: the cluster holds everything. */
+async function mainOnCluster(command: string): Promise<void> {
+  switch (command) {
+    case "down":
+      await stopCluster();
+      console.log("stopped the cluster (its data, the stack's state and credentials kept in .local/)");
+      return;
+    case "destroy":
+      if (existsSync(configFile)) {
+        await startCluster();
+        // After a `down`, the MinIO pods come back a moment after the cluster: destroy talks to them.
+        for (const port of [nodePorts.hot, nodePorts.cold]) {
+          await waitUntilReachable(nodePortUrl(port), { log: (m) => console.log(`   ${m}`) });
+        }
+        pulumi(["destroy", "--yes", "--skip-preview", "--suppress-outputs"]);
+        pulumi(["stack", "rm", "--yes", "--force"], { quiet: true });
+        rmSync(configFile, { force: true });
+      }
+      await stopCluster();
+      // The cluster may hold more than this stack: its data goes with `npm run cluster -- delete`.
+      console.log("destroyed the stack and stopped the cluster (npm run cluster -- delete removes its data)");
+      return;
+    case "status":
+      console.log(clusterStatus());
+      return;
+    default:
+      throw new Error(`unknown command "${command}": use up, down, destroy or status`);
+  }
+}
+
 async function main(command: string): Promise<void> {
+  if (target === "kubernetes" && command !== "up") return mainOnCluster(command);
   switch (command) {
     case "up":
       return up();
@@ -286,7 +373,10 @@ async function main(command: string): Promise<void> {
 }
 
 if (process.argv[1] === import.meta.filename) {
-  main(process.argv[2] ?? "up").catch((err: Error) => {
+  // The first argument that is neither a flag nor the value of --target.
+  const args = process.argv.slice(2);
+  const command = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--target") ?? "up";
+  main(command).catch((err: Error) => {
     console.error(`error: ${err.message}`);
     process.exit(1);
   });

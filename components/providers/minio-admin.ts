@@ -87,13 +87,17 @@ function toBytes(body: unknown): Buffer {
   return Buffer.from(JSON.stringify(body), "utf8");
 }
 
-/** How long an admin call waits for a MinIO that is still starting (XMinioServerNotInitialized). */
+/** How long an admin call waits for a MinIO that is still starting, or still gathering its quorum. */
 const STARTING_SERVER_WAIT_MS = 90_000;
+/**
+ * What MinIO answers (503) while it comes up: a distributed MinIO whose pods are Ready while its
+ * subsystems still load, or whose peers are not all back yet after a restart. Worth asking again.
+ */
+const STARTING_SERVER_CODES = ["XMinioServerNotInitialized", "XMinioAdminConfigNoQuorum"];
 
 /**
- * The general request layer: every admin call, tier or IAM, goes through here. A server that answers
- * "not initialized yet" (a distributed MinIO whose pods are Ready while its subsystems still load)
- * is asked again every second, for up to STARTING_SERVER_WAIT_MS.
+ * The general request layer: every admin call, tier or IAM, goes through here. A server that is still
+ * starting (STARTING_SERVER_CODES) is asked again every second, for up to STARTING_SERVER_WAIT_MS.
  */
 export async function adminRequest(
   connection: MinioConnection,
@@ -105,7 +109,8 @@ export async function adminRequest(
     try {
       return await sendAdminRequest(connection, request, timeoutMs);
     } catch (err) {
-      if (!isMinioAdminError(err, "XMinioServerNotInitialized") || Date.now() > deadline) throw err;
+      const starting = STARTING_SERVER_CODES.some((code) => isMinioAdminError(err, code));
+      if (!starting || Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }

@@ -20,7 +20,11 @@ export interface EphemeralStack {
   dispose(): Promise<void>;
 }
 
-export async function createEphemeralStack(workDir: string, config: ConfigMap): Promise<EphemeralStack> {
+export async function createEphemeralStack(
+  workDir: string,
+  config: ConfigMap,
+  extraEnv: Record<string, string> = {},
+): Promise<EphemeralStack> {
   const backendDir = mkdtempSync(join(tmpdir(), "wss-backend-"));
   const stackName = `t${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
   const env = {
@@ -28,6 +32,7 @@ export async function createEphemeralStack(workDir: string, config: ConfigMap): 
     PULUMI_CONFIG_PASSPHRASE: randomBytes(12).toString("hex"),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    ...extraEnv,
   };
   const stack = await LocalWorkspace.createStack({ stackName, workDir }, { envVars: env });
   await stack.setAllConfig(config);
