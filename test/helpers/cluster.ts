@@ -5,6 +5,7 @@
 // (kind, k3d, ...): it must hold the images the stack config names and a default StorageClass.
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { clusterPaths } from "../../scripts/cluster/layout.mts";
@@ -34,7 +35,8 @@ function kubectlBinary(): string {
   return process.env.WSS_TEST_KUBECTL ?? "kubectl";
 }
 
-const lockDir = `${clusterPaths().dir}.test-lock`;
+// Machine-wide, not per checkout: the cluster's addresses and ports are the machine's.
+const lockDir = join(tmpdir(), "workflow-studio-storage-cluster.test-lock");
 
 function alive(pid: number): boolean {
   try {
@@ -47,7 +49,6 @@ function alive(pid: number): boolean {
 
 /** Waits until no other test process holds the cluster, then holds it (a lock folder naming our pid). */
 export async function lockCluster(): Promise<() => void> {
-  mkdirSync(join(lockDir, ".."), { recursive: true });
   for (;;) {
     try {
       mkdirSync(lockDir);
