@@ -203,8 +203,26 @@ function requireRoot(): void {
   }
 }
 
+/** The machine's own parts the node runs (setup installs them on Debian when it runs as root). */
+function requireHostTools(): void {
+  const missing = ["containerd", "ctr", "runc", "iptables", "conntrack", "ip", "openssl"].filter((tool) => {
+    try {
+      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    throw new Error(
+      `the cluster needs ${missing.join(", ")} on PATH: install them (Debian: apt-get install containerd runc iptables conntrack), or run npm run setup as root`,
+    );
+  }
+}
+
 export async function startCluster(paths: ClusterPaths = clusterPaths()): Promise<void> {
   requireRoot();
+  requireHostTools();
   for (const dir of [paths.dir, paths.config, paths.volumes, paths.podLogs, paths.images])
     mkdirSync(dir, { recursive: true });
   step("host: node address, forwarding, the pods' guard");

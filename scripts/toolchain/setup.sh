@@ -203,9 +203,14 @@ else
   exit 1
 fi
 
-# 10-13. The single-node cluster's parts.
-# shellcheck source=cluster-parts.sh
-source "$root/scripts/toolchain/cluster-parts.sh"
+# 10-13. The single-node cluster's parts (npm run cluster). WSS_SETUP_CLUSTER=false leaves them out,
+# e.g. on a machine that deploys to a cluster of its own and never runs ours.
+if [ "${WSS_SETUP_CLUSTER:-true}" = "false" ]; then
+  echo "[10-13/$steps_total] the single-node cluster's parts: left out (WSS_SETUP_CLUSTER=false)"
+else
+  # shellcheck source=cluster-parts.sh
+  source "$root/scripts/toolchain/cluster-parts.sh"
+fi
 
 echo
 echo "toolchain ready in $(elapsed) (cache: $WSS_CACHE)"
