@@ -1,6 +1,7 @@
 // Streams a request's file part into one object without holding the file in memory or on disk:
-// each upload fills one part buffer, sends it, and fills it again; part buffers are reused across
-// uploads, so the process allocates no more of them than uploads run at once (no garbage to wait for). The object is *staged*: nothing is visible until
+// each upload fills one part buffer, sends it, and fills it again, or, with a second buffer the
+// process lends it (OVERLAP_BUFFERS), fills one while the other is sent; part buffers are reused
+// across uploads, so the process allocates no more of them than its budget (no garbage to wait for). The object is *staged*: nothing is visible until
 // `commit`, and `abort` (or any failure while receiving) leaves no object and no pending multipart
 // upload behind. That is how a request holding several parts stays all-or-nothing under a MinIO
 // identity that may not delete: a write is undone by aborting its multipart upload, never by
@@ -27,6 +28,18 @@ export function uploadBufferBytes(partSize: number): number {
   return partSize + 4 * 1024 * 1024;
 }
 
+/**
+ * Second part buffers the process lends out, so that an upload receives its next part while MinIO
+ * takes the previous one instead of waiting for it. Few: a single large upload gets the overlap
+ * (its throughput), while many at once mostly wait on MinIO anyway and stay at one buffer each.
+ */
+export const OVERLAP_BUFFERS = 4;
+
+/** The most memory a process's uploads hold: `cap` uploads, plus the overlap buffers lent out. */
+export function processUploadBytes(cap: number, partSize: number): number {
+  return cap * uploadBufferBytes(partSize) + OVERLAP_BUFFERS * partSize;
+}
+
 /** Part buffers no upload uses right now, by size. Bounded: a burst does not pin memory forever. */
 const idleParts = new Map<number, Buffer[]>();
 const MAX_IDLE_PARTS = 64;
@@ -39,6 +52,20 @@ function givePartBuffer(buffer: Buffer): void {
   const list = idleParts.get(buffer.length) ?? [];
   if (list.length < MAX_IDLE_PARTS) list.push(buffer);
   idleParts.set(buffer.length, list);
+}
+
+let overlapLent = 0;
+
+/** A second part buffer when the process has one to lend (OVERLAP_BUFFERS), else undefined. */
+function borrowOverlapBuffer(size: number): Buffer | undefined {
+  if (overlapLent >= OVERLAP_BUFFERS) return undefined;
+  overlapLent += 1;
+  return takePartBuffer(size);
+}
+
+function returnOverlapBuffer(buffer: Buffer): void {
+  overlapLent -= 1;
+  givePartBuffer(buffer);
 }
 
 export interface StageOptions {
@@ -114,32 +141,63 @@ class MultipartSink {
 }
 
 /**
- * Reads `source` to its end into `part`, handing it to `send` each time it is full (awaiting it is
- * the back-pressure: the request is not read while a part is sent, and `part` is refilled only
- * after). Answers the byte count and how much of `part` holds the rest, less than one part.
+ * Reads `source` to its end into part buffers, handing each full one to `send`. With one buffer,
+ * awaiting `send` is the back-pressure: the request is not read while a part is sent. With a
+ * second one (`spare`, asked for once the first part is full), the next part is received while the
+ * previous one is sent; a buffer is refilled only after its send finished, and at most one send
+ * runs at a time, so parts go out in order. A failed send stops the reading at the next chunk.
+ * Answers the byte count and the buffer holding the rest (`filled` bytes, less than one part).
  */
 async function readParts(
   source: Readable,
-  part: Buffer,
+  first: Buffer,
+  spare: () => Buffer | undefined,
   send: (part: Buffer) => Promise<void>,
-): Promise<{ size: number; filled: number }> {
+): Promise<{ size: number; filled: number; last: Buffer }> {
+  const buffers = [first];
+  let current = first;
   let filled = 0;
   let size = 0;
-  for await (const data of source) {
-    const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array);
-    size += chunk.length;
-    let offset = 0;
-    while (offset < chunk.length) {
-      const copied = chunk.copy(part, filled, offset);
-      filled += copied;
-      offset += copied;
-      if (filled === part.length) {
-        await send(part);
+  let sending: Promise<void> | undefined;
+  let failure: { error: unknown } | undefined;
+  try {
+    for await (const data of source) {
+      if (failure) throw failure.error;
+      const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array);
+      size += chunk.length;
+      let offset = 0;
+      while (offset < chunk.length) {
+        const copied = chunk.copy(current, filled, offset);
+        filled += copied;
+        offset += copied;
+        if (filled < current.length) continue;
         filled = 0;
+        if (buffers.length === 1) {
+          const second = spare();
+          if (second) buffers.push(second);
+        }
+        if (buffers.length === 1) {
+          await send(current);
+          continue;
+        }
+        // The other buffer is refilled next: its send must be over. Then this one goes out.
+        await sending;
+        sending = send(current);
+        sending.catch((error: unknown) => {
+          failure = { error };
+        });
+        current = current === buffers[0] ? (buffers[1] as Buffer) : (buffers[0] as Buffer);
       }
     }
+    await sending;
+    return { size, filled, last: current };
+  } catch (err) {
+    // Whatever ended the reading, no send may still be writing into a part when we answer.
+    await sending?.catch(() => undefined);
+    throw err;
+  } finally {
+    if (buffers[1]) returnOverlapBuffer(buffers[1]);
   }
-  return { size, filled };
 }
 
 /** Streams `source` into a staged object at `bucket/key` (see StagedObject). */
@@ -154,10 +212,15 @@ export async function stageObject(
   const abort = () => sink.abort(options.onAbortFailure);
   const part = takePartBuffer(options.partSize);
   try {
-    const { size, filled } = await readParts(source, part, (full) => sink.send(full));
+    const { size, filled, last } = await readParts(
+      source,
+      part,
+      () => borrowOverlapBuffer(options.partSize),
+      (full) => sink.send(full),
+    );
     options.verify(size);
     if (!sink.started && options.holdSmall) {
-      const small = Buffer.from(part.subarray(0, filled));
+      const small = Buffer.from(last.subarray(0, filled));
       return {
         key,
         size,
@@ -165,7 +228,7 @@ export async function stageObject(
         abort: async () => {},
       };
     }
-    if (filled > 0 || !sink.started) await sink.send(part.subarray(0, filled));
+    if (filled > 0 || !sink.started) await sink.send(last.subarray(0, filled));
     return {
       key,
       size,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_OPTIONS } from "../../api/app";
 import { type BundleReport, buildBundle, CONFIGMAP_LIMIT_BYTES } from "../../api/build.mts";
-import { partSizeFor, uploadBufferBytes } from "../../api/stream-upload";
+import { partSizeFor, processUploadBytes } from "../../api/stream-upload";
 import { auth, BOUNDARY, envFor, type Harness, listKeys, MiB, startHarness, waitFor } from "./support";
 
 let h: Harness;
@@ -271,7 +271,7 @@ describe("the process, as deployed", () => {
     const idle = rssBytes(server.child.pid as number);
     const results = await Promise.all(Array.from({ length: 4 * cap }, () => slowUpload(base, size, 50)));
     const peak = peakRssBytes(server.child.pid as number);
-    const budget = cap * uploadBufferBytes(partSizeFor(h.config.limits.maxUploadBytes));
+    const budget = processUploadBytes(cap, partSizeFor(h.config.limits.maxUploadBytes));
     console.log(
       `idle RSS ${(idle / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB, budget ${(budget / MiB).toFixed(0)} MiB`,
     );
