@@ -92,6 +92,75 @@ describe("streamToObject", () => {
   });
 });
 
+describe("receiving while sending", () => {
+  /** The same bytes as a stream in 64 KiB chunks, counting what was read from it. */
+  function counted(data: Buffer): { stream: Readable; read: () => number } {
+    let offset = 0;
+    const stream = new Readable({
+      read() {
+        if (offset >= data.length) return void this.push(null);
+        this.push(data.subarray(offset, offset + 64 * 1024));
+        offset += 64 * 1024;
+      },
+    });
+    return { stream, read: () => Math.min(offset, data.length) };
+  }
+
+  /** The API's client, with uploadPart wrapped by `around` (the real call is `send`). */
+  function withUploadPart(
+    around: (partNumber: number, send: () => Promise<{ etag: string }>) => Promise<{ etag: string }>,
+  ) {
+    const client = h.apiClient;
+    return new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== "uploadPart") return Reflect.get(target, prop, receiver);
+        return (options: { partNumber: number }, payload: Buffer) =>
+          around(options.partNumber, () =>
+            target.uploadPart(options as Parameters<typeof target.uploadPart>[0], payload),
+          );
+      },
+    });
+  }
+
+  it("reads the next part while MinIO takes the previous one, and the object holds the bytes in order", async () => {
+    const data = randomBytes(3 * MIN_PART_SIZE + 1234);
+    const { stream, read } = counted(data);
+    const readWhileSending: number[] = [];
+    const client = withUploadPart(async (partNumber, send) => {
+      // Hold the first part a moment: the source goes on being read into the second buffer.
+      if (partNumber === 1) {
+        await new Promise((r) => setTimeout(r, 300));
+        readWhileSending.push(read());
+      }
+      return send();
+    });
+    const key = "uploads/stream/overlap.bin";
+    const result = await streamToObject(client, bucket, key, stream, {
+      headers,
+      partSize: MIN_PART_SIZE,
+      verify: () => undefined,
+    });
+    expect(result.size).toBe(data.length);
+    expect(readWhileSending[0]).toBeGreaterThan(MIN_PART_SIZE + 64 * 1024);
+    expect((await readAll(await h.client.getObject(bucket, key))).equals(data)).toBe(true);
+  });
+
+  it("a part MinIO refuses stops the reading and aborts the upload: nothing left", async () => {
+    const data = randomBytes(6 * MIN_PART_SIZE);
+    const { stream, read } = counted(data);
+    const client = withUploadPart(async (partNumber, send) => {
+      if (partNumber === 2) throw new Error("part refused");
+      return send();
+    });
+    const key = "uploads/stream/refused-part.bin";
+    await expect(
+      streamToObject(client, bucket, key, stream, { headers, partSize: MIN_PART_SIZE, verify: () => undefined }),
+    ).rejects.toThrow("part refused");
+    expect(read()).toBeLessThan(data.length);
+    await nothingLeft(key);
+  });
+});
+
 describe("a client that aborts its upload", () => {
   it("leaves no object and no pending multipart upload", async () => {
     const id = "0b6f7c1e-0000-4000-8000-0000000ab047";
