@@ -14,6 +14,8 @@ const NAMES = [
   "MINIO_MODULE_VERSION",
   "NODE_VERSION",
   "NODE_DIR",
+  "KUBERNETES_OLDEST_VERSION",
+  "KUBERNETES_OLDEST_OPENAPI_DIR",
 ] as const;
 
 export type Toolchain = Record<(typeof NAMES)[number], string>;

@@ -46,6 +46,14 @@ if step "kubernetes v$KUBERNETES_VERSION, etcd v$ETCD_VERSION" "$KUBE_DIR"; then
   finish "$KUBE_DIR"
 fi
 
+# The oldest supported Kubernetes' API schema: downloaded, not built (a few seconds).
+if step "kubernetes v$KUBERNETES_OLDEST_VERSION API schema" "$KUBERNETES_OLDEST_OPENAPI_DIR"; then
+  src="$(module_dir "k8s.io/kubernetes@v$KUBERNETES_OLDEST_VERSION")"
+  cp "$src"/api/openapi-spec/v3/*.json "$KUBERNETES_OLDEST_OPENAPI_DIR/"
+  rmdir "$KUBERNETES_OLDEST_OPENAPI_DIR/bin"
+  finish "$KUBERNETES_OLDEST_OPENAPI_DIR"
+fi
+
 # The CNI plugins the node's network uses: a bridge with host-local addresses, loopback, and portmap.
 if step "cni plugins v$CNI_PLUGINS_VERSION" "$CNI_DIR"; then
   src="$(module_dir "github.com/containernetworking/plugins@v$CNI_PLUGINS_VERSION")"

@@ -12,7 +12,7 @@ mkdir -p "$WSS_CACHE"
 export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
 
 started=$SECONDS
-steps_total=13
+steps_total=14
 step_no=0
 elapsed() { local s=$((SECONDS - ${1:-$started})); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
@@ -203,10 +203,10 @@ else
   exit 1
 fi
 
-# 10-13. The single-node cluster's parts (npm run cluster). WSS_SETUP_CLUSTER=false leaves them out,
+# 10-14. The single-node cluster's parts (npm run cluster) and the oldest supported API's schema. WSS_SETUP_CLUSTER=false leaves them out,
 # e.g. on a machine that deploys to a cluster of its own and never runs ours.
 if [ "${WSS_SETUP_CLUSTER:-true}" = "false" ]; then
-  echo "[10-13/$steps_total] the single-node cluster's parts: left out (WSS_SETUP_CLUSTER=false)"
+  echo "[10-14/$steps_total] the single-node cluster's parts: left out (WSS_SETUP_CLUSTER=false)"
 else
   # shellcheck source=cluster-parts.sh
   source "$root/scripts/toolchain/cluster-parts.sh"

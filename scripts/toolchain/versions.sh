@@ -42,3 +42,9 @@ COREDNS_VERSION=1.15.0
 KUBE_DIR="$WSS_CACHE/kubernetes-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
 CNI_DIR="$WSS_CACHE/cni-plugins-$CNI_PLUGINS_VERSION"
 COREDNS_DIR="$WSS_CACHE/coredns-$COREDNS_VERSION"
+
+# The oldest Kubernetes the README promises (the API's preStop.sleep is beta, on by default, in 1.30).
+# Its published OpenAPI schema (no build: the module's api/openapi-spec/v3) checks that the rendered
+# manifests use only fields that version declares.
+KUBERNETES_OLDEST_VERSION=1.30.14
+KUBERNETES_OLDEST_OPENAPI_DIR="$WSS_CACHE/kubernetes-openapi-$KUBERNETES_OLDEST_VERSION"

@@ -10,12 +10,19 @@ import {
   largestUploadRequestBytes,
 } from "../../rules/api-settings";
 import { PUBLIC_API_PATHS, proxyTimeoutSeconds } from "../../rules/ingress";
+import { toolchain } from "../../scripts/cluster/toolchain.mts";
 import { createEphemeralStack, type EphemeralStack } from "../helpers/engine";
+import { loadApiSchema } from "../helpers/openapi-fields";
 
 const root = join(__dirname, "..", "..");
 
-// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are plain, untyped YAML
-type Manifest = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; [key: string]: any };
+type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are plain, untyped YAML
+  [key: string]: any;
+};
 
 function readManifests(dir: string): Manifest[] {
   const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
@@ -222,6 +229,22 @@ describe("the program, kubernetes target, rendered by the real Kubernetes provid
     expect(bundle?.binaryData["server.js.gz"].length).toBeLessThan(1024 * 1024);
     const volumes = find("Deployment", "upload-api").spec.template.spec.volumes;
     expect(volumes).toContainEqual({ name: "bundle", configMap: { name: bundle?.metadata.name } });
+  });
+
+  it("uses only fields the oldest Kubernetes the README promises (1.30) declares, preStop.sleep among them", () => {
+    const { KUBERNETES_OLDEST_VERSION, KUBERNETES_OLDEST_OPENAPI_DIR } = toolchain();
+    expect(KUBERNETES_OLDEST_VERSION).toMatch(/^1\.30\./);
+    const api = loadApiSchema(KUBERNETES_OLDEST_OPENAPI_DIR);
+    const unknown = manifests.flatMap((m) => api.unknownFields(m).map((f) => `${m.metadata.name}: ${f}`));
+    expect(unknown).toEqual([]);
+    const deployment = find("Deployment", "upload-api");
+    expect(deployment.spec.template.spec.containers[0].lifecycle.preStop.sleep.seconds).toBeGreaterThan(0);
+    // The check has teeth: a field 1.30 does not know is named, with its path.
+    const changed = structuredClone(deployment);
+    changed.spec.template.spec.containers[0].lifecycle.preStop.sleep.until = "later";
+    expect(api.unknownFields(changed)).toEqual([
+      "Deployment.spec.template.spec.containers[0].lifecycle.preStop.sleep.until",
+    ]);
   });
 
   it("a second preview shows no changes", async () => {
