@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
+import { isAlive, stopProcess } from "./processes.mts";
 
 export interface MinioServerInfo {
   /** Name of the server within its environment: hot, cold, or node1..node4. */
@@ -45,16 +46,6 @@ function serverNames(distributed: boolean): string[] {
 
 function stateFile(dir: string, name: string, file: string): string {
   return join(dir, name, file);
-}
-
-function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function readPid(dir: string, name: string): number {
@@ -202,21 +193,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
 
 /** Stops one server: SIGTERM to its process group, SIGKILL after the grace period. */
 export async function stopServer(dir: string, name: string, graceMs = 10_000): Promise<void> {
-  const pid = readPid(dir, name);
-  if (isAlive(pid)) {
-    const signal = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-pid, sig);
-      } catch {
-        if (isAlive(pid)) process.kill(pid, sig);
-      }
-    };
-    signal("SIGTERM");
-    const deadline = Date.now() + graceMs;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (isAlive(pid)) signal("SIGKILL");
-    while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
-  }
+  await stopProcess(readPid(dir, name), graceMs);
   rmSync(stateFile(dir, name, "server.pid"), { force: true });
 }
 

@@ -33,6 +33,7 @@ import { clusterPaths } from "./cluster/layout.mts";
 import { CLUSTER_NODE_PORTS, clusterTargetSettings, type NodePorts, nodePortUrl } from "./cluster-target.mts";
 import { externalTargetSettings, type StackSetting } from "./external-target.mts";
 import { type MinioServerInfo, startEnvironment, stopEnvironment, waitUntilReady } from "./local-minio.mts";
+import { isAlive, stopProcess } from "./processes.mts";
 
 const root = resolve(import.meta.dirname, "..");
 // Where the local stack lives and which ports it takes: .local/ and 19000 (MinIO), 18080 (API) unless
@@ -145,28 +146,13 @@ function stackOutputs(): StackOutputs {
   return JSON.parse(pulumi(["stack", "output", "--json", "--show-secrets"], { quiet: true })) as StackOutputs;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return pid > 0;
-  } catch {
-    return false;
-  }
-}
-
 function apiPid(): number {
   const file = join(apiDir, "api.pid");
   return existsSync(file) ? Number(readFileSync(file, "utf8")) || 0 : 0;
 }
 
 async function stopApi(): Promise<void> {
-  const pid = apiPid();
-  if (isAlive(pid)) {
-    process.kill(pid, "SIGTERM");
-    const deadline = Date.now() + 15_000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (isAlive(pid)) process.kill(pid, "SIGKILL");
-  }
+  await stopProcess(apiPid(), 15_000);
   rmSync(join(apiDir, "api.pid"), { force: true });
 }
 

@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { addonManifests } from "./addons.mts";
 import { corednsImageName, pauseImageName } from "./cluster-images.mts";
 import {
@@ -18,6 +19,7 @@ import {
   writeKubeletConfig,
   writeProxyConfig,
 } from "./configs.mts";
+import { killLeftoverShims, stopContainers } from "./containerd.mts";
 import { type Daemon, logTail, runningPid, startDaemon, stopDaemon } from "./daemons.mts";
 import { prepareHost, restoreHost } from "./host.mts";
 import { importClusterImages } from "./image-import.mts";
@@ -33,7 +35,7 @@ import {
   SERVICE_CIDR,
 } from "./layout.mts";
 import { type ClusterPki, ensurePki } from "./pki.mts";
-import { binary, toolchain } from "./toolchain.mts";
+import { binary, onPath, toolchain } from "./toolchain.mts";
 
 /** The daemons, in start order; stop goes the other way (the kubelet first among the node's parts). */
 const ORDER = [
@@ -52,8 +54,6 @@ const t0 = Date.now();
 function step(message: string): void {
   console.log(`== ${message} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it answers true; on timeout, fails with `what` and the daemon's log. */
 async function waitFor(
@@ -80,6 +80,20 @@ function daemons(paths: ClusterPaths, pki: ClusterPki): Record<DaemonName, Daemo
   const kube = (name: string) => binary(name, t.KUBE_DIR);
   const kubeconfig = (who: keyof ClusterPki["clients"]) =>
     writeKubeconfig(join(paths.config, `${who}.kubeconfig`), pki, pki.clients[who], who);
+  // What the controller manager and the scheduler share: their identity (for the API server and for
+  // checking their own callers), a loopback-only health port, and no leader election on one node.
+  const controlPlaneArgs = (who: "controllerManager" | "scheduler", port: number) => {
+    const file = kubeconfig(who);
+    return [
+      `--kubeconfig=${file}`,
+      `--authentication-kubeconfig=${file}`,
+      `--authorization-kubeconfig=${file}`,
+      "--bind-address=127.0.0.1",
+      `--secure-port=${port}`,
+      "--leader-elect=false",
+      "--profiling=false",
+    ];
+  };
   const etcdUrl = `http://127.0.0.1:${PORTS.etcdClient}`;
   const peerUrl = `http://127.0.0.1:${PORTS.etcdPeer}`;
   return {
@@ -132,12 +146,7 @@ function daemons(paths: ClusterPaths, pki: ClusterPki): Record<DaemonName, Daemo
       name: "kube-controller-manager",
       command: kube("kube-controller-manager"),
       args: [
-        `--kubeconfig=${kubeconfig("controllerManager")}`,
-        `--authentication-kubeconfig=${join(paths.config, "controllerManager.kubeconfig")}`,
-        `--authorization-kubeconfig=${join(paths.config, "controllerManager.kubeconfig")}`,
-        "--bind-address=127.0.0.1",
-        `--secure-port=${PORTS.controllerManager}`,
-        "--leader-elect=false",
+        ...controlPlaneArgs("controllerManager", PORTS.controllerManager),
         "--use-service-account-credentials",
         `--service-account-private-key-file=${pki.serviceAccount.key}`,
         `--root-ca-file=${pki.ca.cert}`,
@@ -147,21 +156,12 @@ function daemons(paths: ClusterPaths, pki: ClusterPki): Record<DaemonName, Daemo
         `--cluster-cidr=${POD_CIDR}`,
         "--node-cidr-mask-size=24",
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
-        "--profiling=false",
       ],
     },
     "kube-scheduler": {
       name: "kube-scheduler",
       command: kube("kube-scheduler"),
-      args: [
-        `--kubeconfig=${kubeconfig("scheduler")}`,
-        `--authentication-kubeconfig=${join(paths.config, "scheduler.kubeconfig")}`,
-        `--authorization-kubeconfig=${join(paths.config, "scheduler.kubeconfig")}`,
-        "--bind-address=127.0.0.1",
-        `--secure-port=${PORTS.scheduler}`,
-        "--leader-elect=false",
-        "--profiling=false",
-      ],
+      args: controlPlaneArgs("scheduler", PORTS.scheduler),
     },
     kubelet: {
       name: "kubelet",
@@ -205,14 +205,9 @@ function requireRoot(): void {
 
 /** The machine's own parts the node runs (setup installs them on Debian when it runs as root). */
 function requireHostTools(): void {
-  const missing = ["containerd", "ctr", "runc", "iptables", "conntrack", "ip", "openssl"].filter((tool) => {
-    try {
-      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const missing = ["containerd", "ctr", "runc", "iptables", "conntrack", "ip", "openssl"].filter(
+    (tool) => onPath(tool) === undefined,
+  );
   if (missing.length > 0) {
     throw new Error(
       `the cluster needs ${missing.join(", ")} on PATH: install them (Debian: apt-get install containerd runc iptables conntrack), or run npm run setup as root`,
@@ -301,52 +296,6 @@ export async function stopCluster(paths: ClusterPaths = clusterPaths()): Promise
   const problems = restoreHost(paths.hostState, paths.dir);
   for (const p of problems) console.log(`   warning: ${p}`);
   step("stopped");
-}
-
-function ctr(paths: ClusterPaths, args: string[]): string {
-  return execFileSync("ctr", ["--address", paths.containerdSocket, "--namespace", "k8s.io", ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
-/** Kills and removes every task (container process) containerd runs for the node. */
-function stopContainers(paths: ClusterPaths): void {
-  const ids = () => ctr(paths, ["tasks", "ls", "-q"]).split("\n").filter(Boolean);
-  for (const id of ids()) {
-    try {
-      ctr(paths, ["tasks", "kill", "--all", "--signal", "SIGKILL", id]);
-    } catch {
-      // Already gone.
-    }
-  }
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    for (const id of ids()) {
-      try {
-        ctr(paths, ["tasks", "delete", "--force", id]);
-      } catch {
-        // Still stopping; tried again below.
-      }
-    }
-    if (ids().length === 0) return;
-    execFileSync("sleep", ["0.2"]);
-  }
-}
-
-/** Shims of our containerd that outlived it (they run detached), found by our socket in their arguments. */
-function killLeftoverShims(paths: ClusterPaths): void {
-  const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
-  for (const line of out.split("\n")) {
-    const [pid, ...args] = line.trim().split(/\s+/);
-    if (args[0]?.includes("containerd-shim") && args.join(" ").includes(paths.containerdSocket)) {
-      try {
-        process.kill(Number(pid), "SIGKILL");
-      } catch {
-        // Gone already.
-      }
-    }
-  }
 }
 
 export function clusterStatus(paths: ClusterPaths = clusterPaths()): string {

@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isAlive, stopProcess } from "../processes.mts";
 import type { ClusterPaths } from "./layout.mts";
 
 export interface Daemon {
@@ -14,16 +15,6 @@ export interface Daemon {
 
 function pidFile(paths: ClusterPaths, name: string): string {
   return join(paths.run, `${name}.pid`);
-}
-
-export function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The pid of a daemon we started that still runs, else 0. */
@@ -52,31 +43,11 @@ export function startDaemon(paths: ClusterPaths, daemon: Daemon): number {
   return child.pid;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Stops a daemon and its process group; answers whether it had to be killed. */
 export async function stopDaemon(paths: ClusterPaths, name: string, graceMs = 10_000): Promise<boolean> {
   const pid = runningPid(paths, name);
   rmSync(pidFile(paths, name), { force: true });
-  if (!pid) return false;
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // Gone already.
-      }
-    }
-  };
-  signal("SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (!isAlive(pid)) return false;
-  signal("SIGKILL");
-  while (isAlive(pid)) await sleep(50);
-  return true;
+  return stopProcess(pid, graceMs);
 }
 
 /** The last lines of a daemon's log, for an error message. */

@@ -1,17 +1,10 @@
 // Puts the cluster's images into containerd: each is written as an OCI archive (reproducible, so an
 // unchanged image has the same digest) and imported only when containerd lacks that digest.
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { clusterImages } from "./cluster-images.mts";
+import { ctr } from "./containerd.mts";
 import { writeImageArchive } from "./images.mts";
 import type { ClusterPaths } from "./layout.mts";
-
-function ctr(paths: ClusterPaths, args: string[]): string {
-  return execFileSync("ctr", ["--address", paths.containerdSocket, "--namespace", "k8s.io", ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
 
 /** The manifest digest containerd holds for each image reference. */
 function importedDigests(paths: ClusterPaths): Map<string, string> {

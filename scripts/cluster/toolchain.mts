@@ -32,13 +32,20 @@ export function toolchain(): Toolchain {
   return cached;
 }
 
+/** Where `name` is on the machine's PATH, or undefined. */
+export function onPath(name: string): string | undefined {
+  try {
+    return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** A binary from the toolchain folder `dir` when built there, else from PATH; a clear error otherwise. */
 export function binary(name: string, dir: string): string {
   const built = join(dir, "bin", name);
   if (existsSync(built)) return built;
-  try {
-    return execFileSync("bash", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
-  } catch {
-    throw new Error(`${name} was not found in ${dir}/bin or on PATH: run npm run setup`);
-  }
+  const found = onPath(name);
+  if (!found) throw new Error(`${name} was not found in ${dir}/bin or on PATH: run npm run setup`);
+  return found;
 }

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { clusterPaths } from "../../scripts/cluster/layout.mts";
+import { isAlive } from "../../scripts/processes.mts";
 import { PROJECT_ROOT } from "./engine";
 
 const run = promisify(execFile);
@@ -38,15 +39,6 @@ function kubectlBinary(): string {
 // Machine-wide, not per checkout: the cluster's addresses and ports are the machine's.
 const lockDir = join(tmpdir(), "workflow-studio-storage-cluster.test-lock");
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Waits until no other test process holds the cluster, then holds it (a lock folder naming our pid). */
 export async function lockCluster(): Promise<() => void> {
   for (;;) {
@@ -57,7 +49,7 @@ export async function lockCluster(): Promise<() => void> {
     } catch {
       const holder = Number(existsSync(join(lockDir, "pid")) ? readFileSync(join(lockDir, "pid"), "utf8") : "0");
       // A holder that died (or one caught between mkdir and writing its pid, given a moment) is gone.
-      if (holder > 0 && !alive(holder)) rmSync(lockDir, { recursive: true, force: true });
+      if (holder > 0 && !isAlive(holder)) rmSync(lockDir, { recursive: true, force: true });
       await new Promise((r) => setTimeout(r, 1000));
     }
   }

@@ -2,16 +2,8 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { environmentStatus, shellExports, startEnvironment, stopServer } from "../../scripts/local-minio.mts";
+import { isAlive } from "../../scripts/processes.mts";
 import { clientFor, readAll, startTestMinio, type TestMinio } from "../helpers/minio";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("local MinIO environment: hot and cold", () => {
   let env: TestMinio;
@@ -58,7 +50,7 @@ describe("local MinIO environment: hot and cold", () => {
     await stopServer(env.dir, "hot");
     await stopServer(env.dir, "cold");
     await stopServer(env.dir, "cold");
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(isAlive)).toEqual([]);
     expect(existsSync(join(env.dir, "hot", "server.pid"))).toBe(false);
     expect(environmentStatus({ dir: env.dir }).every((s) => s.pid === 0)).toBe(true);
   });
