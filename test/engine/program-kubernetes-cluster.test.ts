@@ -184,14 +184,36 @@ describe("the program, kubernetes target, on a real cluster", () => {
     stop = true;
     await Promise.all(workers);
     expect(acknowledged.length).toBeGreaterThan(10);
+    // Read back once MinIO reports the whole cluster healthy again (all four drives, write quorum).
+    await waitFor("the hot MinIO to report its cluster healthy", async () =>
+      (await fetch(`http://${NODE_IP}:${PORTS.hot}/minio/health/cluster`)).ok ? true : undefined,
+    );
     const hot = await root("hot");
+    // An object MinIO acknowledged but does not show yet is asked for again for up to 30 s, and
+    // reported: seen once in CI right after the pod came back (NoSuchKey). Not there then: lost.
+    const late: string[] = [];
     for (const { answer, digest } of acknowledged) {
-      const chunks: Buffer[] = [];
-      for await (const c of await hot.getObject(answer.bucket, answer.file_path)) chunks.push(c as Buffer);
-      expect(sha256(Buffer.concat(chunks)), answer.file_path).toBe(digest);
+      const started = Date.now();
+      const body = await waitFor(
+        `${answer.file_path} to be readable`,
+        async () => {
+          try {
+            const chunks: Buffer[] = [];
+            for await (const c of await hot.getObject(answer.bucket, answer.file_path)) chunks.push(c as Buffer);
+            return Buffer.concat(chunks);
+          } catch (err) {
+            if ((err as { code?: string }).code !== "NoSuchKey") throw err;
+            return undefined;
+          }
+        },
+        30_000,
+      );
+      if (Date.now() - started > 1000) late.push(`${answer.file_path} after ${Date.now() - started} ms`);
+      expect(sha256(body), answer.file_path).toBe(digest);
     }
     console.log(
-      `pod deleted under load: ${acknowledged.length} acknowledged (all read back), ${refused.length} refused`,
+      `pod deleted under load: ${acknowledged.length} acknowledged (all read back), ${refused.length} refused; ` +
+        `readable only after a wait: ${late.length ? late.join(", ") : "none"}`,
     );
   });
 
