@@ -311,7 +311,15 @@ async function mainOnCluster(command: string): Promise<void> {
         for (const port of [nodePorts.hot, nodePorts.cold]) {
           await waitUntilReachable(nodePortUrl(port), { log: (m) => console.log(`   ${m}`) });
         }
-        pulumi(["destroy", "--yes", "--skip-preview", "--suppress-outputs"]);
+        try {
+          pulumi(["destroy", "--yes", "--skip-preview", "--suppress-outputs"]);
+        } catch {
+          // A distributed MinIO that just came back keeps settling for seconds after it reports
+          // healthy (answers 503, or misses fresh objects). destroy picks up where it stopped: once more.
+          console.log("   destroy failed right after the cluster started; trying once more in 15 s");
+          await new Promise((r) => setTimeout(r, 15_000));
+          pulumi(["destroy", "--yes", "--skip-preview", "--suppress-outputs"]);
+        }
         pulumi(["stack", "rm", "--yes", "--force"], { quiet: true });
         rmSync(configFile, { force: true });
       }

@@ -16,13 +16,20 @@ let env: NodeJS.ProcessEnv;
 let unlock: () => void;
 let wasRunning = false;
 
-const local = (...args: string[]) =>
-  execFileSync("bash", ["scripts/local.sh", ...args, "--target", "kubernetes"], {
-    cwd: root,
-    env,
-    encoding: "utf8",
-    timeout: 600_000,
-  });
+const local = (...args: string[]) => {
+  try {
+    return execFileSync("bash", ["scripts/local.sh", ...args, "--target", "kubernetes"], {
+      cwd: root,
+      env,
+      encoding: "utf8",
+      timeout: 600_000,
+    });
+  } catch (err) {
+    // The command's own output says why (pulumi writes its errors there): keep its end in the failure.
+    const out = String((err as { stdout?: string }).stdout ?? "");
+    throw new Error(`${(err as Error).message}\n${out.slice(-4000)}`);
+  }
+};
 
 beforeAll(async () => {
   unlock = await lockCluster();
