@@ -1,5 +1,5 @@
 // Local MinIO environment on loopback: a hot and a cold server (the default), or a four-process
-// erasure-coded cluster (`--distributed`). Used by newcomers (`npm run minio -- start`), by the local
+// erasure-coded hot cluster beside a standalone cold server (`--distributed`). Used by newcomers (`npm run minio -- start`), by the local
 // Pulumi stack and by every test that needs a real MinIO.
 //
 // Each server keeps its state under one folder: data/, server.pid, server.log and server.json (endpoint
@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { isAlive, stopProcess } from "./processes.mts";
 
 export interface MinioServerInfo {
-  /** Name of the server within its environment: hot, cold, or node1..node4. */
+  /** Name of the server within its environment: hot, cold, or node1..node4 (with cold). */
   name: string;
   endpoint: string;
   port: number;
@@ -27,7 +27,7 @@ export interface MinioServerInfo {
 export interface EnvironmentOptions {
   /** Folder that holds every server's state. Default: `.local/minio` in the project. */
   dir?: string;
-  /** Start four processes forming one erasure-coded cluster instead of hot + cold. */
+  /** The hot server as four processes forming one erasure-coded cluster (node1..node4); cold stays one. */
   distributed?: boolean;
   /** First port; servers use consecutive ports from it. 0 picks free ports. Default 19000. */
   basePort?: number;
@@ -40,9 +40,14 @@ export interface EnvironmentOptions {
 const projectRoot = resolve(import.meta.dirname, "..");
 const defaultDir = join(projectRoot, ".local", "minio");
 
+const CLUSTER_NODES = ["node1", "node2", "node3", "node4"];
+
 function serverNames(distributed: boolean): string[] {
-  return distributed ? ["node1", "node2", "node3", "node4"] : ["hot", "cold"];
+  return distributed ? [...CLUSTER_NODES, "cold"] : ["hot", "cold"];
 }
+
+/** Whether the server is one of the distributed hot cluster's processes. */
+const isClusterNode = (name: string) => CLUSTER_NODES.includes(name);
 
 function stateFile(dir: string, name: string, file: string): string {
   return join(dir, name, file);
@@ -121,12 +126,13 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
   await stopEnvironment({ dir, distributed });
 
   const basePort = options.basePort ?? 19000;
+  // The cluster's processes share one set of root credentials; the cold server has its own.
   const shared = distributed ? (existing[0] ?? credentials()) : undefined;
   const infos: MinioServerInfo[] = [];
   for (const [i, name] of names.entries()) {
     const previous = existing[i];
     const port = previous?.port ?? (basePort === 0 ? await freePort() : basePort + i);
-    const creds = shared ?? previous ?? credentials();
+    const creds = (isClusterNode(name) ? shared : undefined) ?? previous ?? credentials();
     infos.push({
       name,
       endpoint: `http://127.0.0.1:${port}`,
@@ -139,8 +145,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
 
   const children: ChildProcess[] = [];
   for (const info of infos) {
-    const serverDir = join(dir, info.name);
-    mkdirSync(join(serverDir, "data"), { recursive: true });
+    mkdirSync(join(dir, info.name, "data"), { recursive: true });
     writeFileSync(
       stateFile(dir, info.name, "server.json"),
       `${JSON.stringify({ ...info, pid: undefined }, null, 2)}\n`,
@@ -148,40 +153,18 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
         mode: 0o600,
       },
     );
-    // Distributed: every process is given the same list of drives (one per process); MinIO finds its
-    // own by matching the address it listens on.
-    const drives = distributed
-      ? infos.map((peer) => `http://127.0.0.1:${peer.port}${join(dir, peer.name, "data")}`)
-      : [join(serverDir, "data")];
-    const log = openSync(stateFile(dir, info.name, "server.log"), "a");
-    const child = spawn("minio", ["server", "--quiet", "--address", `127.0.0.1:${info.port}`, ...drives], {
-      detached: true,
-      stdio: ["ignore", log, log],
-      env: {
-        ...process.env,
-        MINIO_ROOT_USER: info.accessKey,
-        MINIO_ROOT_PASSWORD: info.secretKey,
-        MINIO_BROWSER: "off",
-        MINIO_UPDATE: "off",
-        // MinIO takes a host with /.dockerenv for a container and then waits forever for loopback
-        // peers to "resolve to a valid IP". This (MinIO's own, used by its operator) names the
-        // process's own endpoint, so the other loopback endpoints are taken as its peers.
-        // MINIO_CI_CD lets the cluster's drives sit on the root file system, as they do here.
-        ...(distributed ? { _MINIO_SERVER_LOCAL: `127.0.0.1:${info.port}`, MINIO_CI_CD: "on" } : {}),
-        ...options.serverEnv,
-      },
-    });
-    child.once("error", () => undefined);
-    child.unref();
-    if (!child.pid) throw new Error(`could not start minio for ${info.name}: is the toolchain set up (npm run setup)?`);
-    info.pid = child.pid;
-    writeFileSync(stateFile(dir, info.name, "server.pid"), `${child.pid}\n`);
-    children.push(child);
   }
+  for (const info of infos) children.push(launchServer(dir, info, infos, options.serverEnv));
   try {
-    const probe = distributed ? "cluster" : "ready";
     await Promise.all(
-      infos.map((info, i) => waitUntilReady(info.endpoint, options.readyTimeoutMs, children[i], probe)),
+      infos.map((info, i) =>
+        waitUntilReady(
+          info.endpoint,
+          options.readyTimeoutMs,
+          children[i],
+          isClusterNode(info.name) ? "cluster" : "ready",
+        ),
+      ),
     );
   } catch (err) {
     await stopEnvironment({ dir, distributed });
@@ -191,7 +174,70 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
   return infos;
 }
 
-/** Stops one server: SIGTERM to its process group, SIGKILL after the grace period. */
+/**
+ * Starts one server's process from its saved state (`peers`: the environment's servers, whose cluster
+ * nodes make up a cluster node's drive list). Records its pid in `info` and in server.pid.
+ */
+function launchServer(
+  dir: string,
+  info: MinioServerInfo,
+  peers: MinioServerInfo[],
+  serverEnv: Record<string, string> = {},
+): ChildProcess {
+  // Distributed: every process is given the same list of drives (one per process); MinIO finds its
+  // own by matching the address it listens on.
+  const clustered = isClusterNode(info.name);
+  const drives = clustered
+    ? peers
+        .filter((peer) => isClusterNode(peer.name))
+        .map((peer) => `http://127.0.0.1:${peer.port}${join(dir, peer.name, "data")}`)
+    : [join(dir, info.name, "data")];
+  const log = openSync(stateFile(dir, info.name, "server.log"), "a");
+  const child = spawn("minio", ["server", "--quiet", "--address", `127.0.0.1:${info.port}`, ...drives], {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: {
+      ...process.env,
+      MINIO_ROOT_USER: info.accessKey,
+      MINIO_ROOT_PASSWORD: info.secretKey,
+      MINIO_BROWSER: "off",
+      MINIO_UPDATE: "off",
+      // MinIO takes a host with /.dockerenv for a container and then waits forever for loopback
+      // peers to "resolve to a valid IP". This (MinIO's own, used by its operator) names the
+      // process's own endpoint, so the other loopback endpoints are taken as its peers.
+      // MINIO_CI_CD lets the cluster's drives sit on the root file system, as they do here.
+      ...(clustered ? { _MINIO_SERVER_LOCAL: `127.0.0.1:${info.port}`, MINIO_CI_CD: "on" } : {}),
+      ...serverEnv,
+    },
+  });
+  child.once("error", () => undefined);
+  child.unref();
+  if (!child.pid) throw new Error(`could not start minio for ${info.name}: is the toolchain set up (npm run setup)?`);
+  info.pid = child.pid;
+  writeFileSync(stateFile(dir, info.name, "server.pid"), `${child.pid}\n`);
+  return child;
+}
+
+/**
+ * Starts one stopped server of a running environment again, as it was (its port, credentials, data
+ * and drive list), and waits until it is ready: a cold server once it answers, a cluster node once it
+ * sees write quorum (/minio/health/cluster from its own view). The rest is left as it is.
+ */
+export async function restartServer(
+  options: Pick<EnvironmentOptions, "dir" | "distributed" | "serverEnv" | "readyTimeoutMs">,
+  name: string,
+): Promise<MinioServerInfo> {
+  const dir = resolve(options.dir ?? defaultDir);
+  const peers = serverNames(options.distributed ?? false).map((peer) => readInfo(dir, peer));
+  const info = peers.find((peer) => peer?.name === name);
+  if (!info) throw new Error(`no MinIO server named ${name} in ${dir}`);
+  if (info.pid > 0) return info;
+  const child = launchServer(dir, info, peers as MinioServerInfo[], options.serverEnv);
+  await waitUntilReady(info.endpoint, options.readyTimeoutMs, child, isClusterNode(name) ? "cluster" : "ready");
+  return info;
+}
+
+/** Stops one server: SIGTERM to its process group, SIGKILL after the grace period (at once when 0). */
 export async function stopServer(dir: string, name: string, graceMs = 10_000): Promise<void> {
   await stopProcess(readPid(dir, name), graceMs);
   rmSync(stateFile(dir, name, "server.pid"), { force: true });
@@ -231,7 +277,7 @@ export function shellExports(infos: MinioServerInfo[]): string {
 }
 
 const usage = `usage: npm run minio -- <start|stop|status|env> [--distributed] [--dir DIR] [--port N] [--purge] [--json]
-  start    start the hot and cold servers (or the 4-process cluster) and print them
+  start    start the hot and cold servers (or a 4-process hot cluster and cold) and print them
   stop     stop them (--purge also deletes their data and credentials)
   status   print what is running
   env      print shell exports (or JSON with --json) for the running environment`;
@@ -255,7 +301,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "start": {
       const t0 = Date.now();
-      console.error(`starting ${options.distributed ? "a 4-process distributed cluster" : "hot and cold"} MinIO...`);
+      console.error(
+        `starting ${options.distributed ? "a 4-process distributed hot cluster and cold" : "hot and cold"} MinIO...`,
+      );
       const infos = await startEnvironment(options);
       console.error(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       print(infos);

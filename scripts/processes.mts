@@ -28,12 +28,12 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
 }
 
 /**
- * Stops a process and its group: SIGTERM, then SIGKILL once `graceMs` has passed; resolves when it
- * is gone. Answers whether it had to be killed.
+ * Stops a process and its group: SIGTERM, then SIGKILL once `graceMs` has passed (at once, with no
+ * SIGTERM, when `graceMs` is 0: a crash); resolves when it is gone. Answers whether it had to be killed.
  */
 export async function stopProcess(pid: number, graceMs = 10_000): Promise<boolean> {
   if (!isAlive(pid)) return false;
-  signalGroup(pid, "SIGTERM");
+  if (graceMs > 0) signalGroup(pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(100);
   if (!isAlive(pid)) return false;
