@@ -83,6 +83,21 @@ function client(endpoint: URL, settings: MinioSettings, agent?: HttpAgent): Mini
   });
 }
 
+/**
+ * The client for data calls. Payload hashing only where it buys something: minio-js signs a body's
+ * SHA-256 over plain HTTP (over TLS it sends UNSIGNED-PAYLOAD), and MinIO hashes it again to check,
+ * which cost more CPU than anything else per uploaded byte, twice. Requests stay signed, but payloads
+ * go as UNSIGNED-PAYLOAD on either scheme; what the hash guarded against, bytes changed between the
+ * API and MinIO, each part's CRC32 (stream-upload.ts) and each single PUT's Content-MD5 (minio-js
+ * adds it when it does not hash) still catch: MinIO refuses a body that does not match. Against an
+ * attacker on that path, use TLS to MinIO (an https endpoint), as the README says.
+ */
+export function dataClient(endpoint: URL, settings: MinioSettings, agent?: HttpAgent): Minio.Client {
+  const data = client(endpoint, settings, agent);
+  data.enableSHA256 = false;
+  return data;
+}
+
 /** How long a background cleanup is retried before it is left to MinIO's own (24 h) expiry. */
 export const RETRY_FOR_MS = 15 * 60_000;
 
@@ -94,7 +109,7 @@ export function createStorage(config: Config, log: { warn(obj: object, msg: stri
     minio.endpoint.protocol === "https:"
       ? new HttpsAgent({ keepAlive: true, maxSockets: 64 })
       : new HttpAgent({ keepAlive: true, maxSockets: 64 });
-  const data = client(minio.endpoint, minio, agent);
+  const data = dataClient(minio.endpoint, minio, agent);
   const presigner = client(minio.publicEndpoint, minio);
   const retries = new Set<NodeJS.Timeout>();
   const retryLater = (what: string, work: () => Promise<void>, delayMs = 1000, since = Date.now()) => {

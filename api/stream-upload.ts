@@ -8,8 +8,23 @@
 // removing an object. Written by hand because minio-js' putObject buffers whole parts of up to
 // 500 MiB for streams of unknown size and never aborts what it started.
 import type { Readable } from "node:stream";
+import { crc32 } from "node:zlib";
 import type * as Minio from "minio";
 import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from "../rules/api-settings";
+
+/**
+ * Every part carries its CRC32, which MinIO checks (a mismatch is refused with
+ * XAmzContentChecksumMismatch): the integrity check of parts sent as UNSIGNED-PAYLOAD (storage.ts
+ * `dataClient`), at a fraction of SHA-256's cost.
+ */
+const CHECKSUM_HEADER = "x-amz-checksum-crc32";
+
+/** S3's checksum header value: the big-endian CRC32 in base64. */
+export function crc32Checksum(payload: Buffer): string {
+  const value = Buffer.alloc(4);
+  value.writeUInt32BE(crc32(payload));
+  return value.toString("base64");
+}
 
 /** S3's smallest allowed part (except the last): the least memory per upload. */
 export const MIN_PART_SIZE = S3_MIN_PART_BYTES;
@@ -119,7 +134,13 @@ class MultipartSink {
     this.uploadId ??= await this.client.initiateNewMultipartUpload(this.bucket, this.key, this.headers);
     const partNumber = this.parts.length + 1;
     const { etag } = await this.client.uploadPart(
-      { bucketName: this.bucket, objectName: this.key, uploadID: this.uploadId, partNumber, headers: {} },
+      {
+        bucketName: this.bucket,
+        objectName: this.key,
+        uploadID: this.uploadId,
+        partNumber,
+        headers: { [CHECKSUM_HEADER]: crc32Checksum(payload) },
+      },
       payload,
     );
     this.parts.push({ part: partNumber, etag });

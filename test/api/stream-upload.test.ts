@@ -5,7 +5,9 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dataClient } from "../../api/storage";
 import { MIN_PART_SIZE, partSizeFor, streamToObject } from "../../api/stream-upload";
+import { startCorruptingProxy } from "../helpers/corrupting-proxy";
 import { readAll } from "../helpers/minio";
 import { auth, BOUNDARY, fixedId, type Harness, listKeys, MiB, pendingUploads, startHarness, waitFor } from "./support";
 
@@ -143,6 +145,25 @@ describe("receiving while sending", () => {
     expect(result.size).toBe(data.length);
     expect(readWhileSending[0]).toBeGreaterThan(MIN_PART_SIZE + 64 * 1024);
     expect((await readAll(await h.client.getObject(bucket, key))).equals(data)).toBe(true);
+  });
+
+  it("a part changed on its way to MinIO is refused by its checksum, and the upload aborted", async () => {
+    // Parts go as UNSIGNED-PAYLOAD (storage.ts dataClient): their CRC32 is what catches this.
+    const proxy = await startCorruptingProxy(h.config.minio.endpoint.toString(), 3 * MiB);
+    try {
+      const client = dataClient(new URL(proxy.url), h.config.minio);
+      const key = "uploads/stream/corrupted.bin";
+      const upload = streamToObject(client, bucket, key, source(12 * MiB), {
+        headers,
+        partSize: MIN_PART_SIZE,
+        verify() {},
+      });
+      await expect(upload).rejects.toMatchObject({ code: "XAmzContentChecksumMismatch" });
+      expect(proxy.corrupted).toBe(true);
+      await nothingLeft(key);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("a part MinIO refuses stops the reading and aborts the upload: nothing left", async () => {

@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import type * as Minio from "minio";
 import { type AppOptions, buildApp } from "../../api/app";
 import { type Config, loadConfig } from "../../api/config";
+import { dataClient } from "../../api/storage";
 import { apiAccessPolicy } from "../../components/api-access-policy";
 import { applyScopedUser } from "../../components/providers/scoped-user";
 import { API_KEY_SCOPES, type ApiKeyScope } from "../../rules/api-keys";
@@ -64,7 +65,10 @@ export interface Harness {
   minio: TestMinio;
   /** Root: to set up and inspect only, never what the API runs as. */
   client: Minio.Client;
-  /** The API's own least-privilege identity (API_USER), for tests of the storage code itself. */
+  /**
+   * The API's own least-privilege identity (API_USER) in the API's own data client, for tests of the
+   * storage code itself.
+   */
   apiClient: Minio.Client;
   config: Config;
   app: FastifyInstance;
@@ -108,7 +112,7 @@ export async function startHarness(
     return {
       minio,
       client,
-      apiClient: clientFor({ endpoint, ...API_USER }),
+      apiClient: dataClient(config.minio.endpoint, config.minio),
       config,
       app,
       appWith,
