@@ -13,7 +13,7 @@ import { apiAccessPolicy } from "../../components/api-access-policy";
 import { applyScopedUser } from "../../components/providers/scoped-user";
 import { API_KEY_SCOPES, type ApiKeyScope } from "../../rules/api-keys";
 import type { MinioServerInfo } from "../../scripts/local-minio.mts";
-import { clientFor, startTestMinio, type TestMinio } from "../helpers/minio";
+import { startTestMinio, type TestMinio } from "../helpers/minio";
 import { waitFor as pollUntil } from "../helpers/wait";
 
 export const API_KEY = "test-key-0123456789abcdef";
@@ -108,7 +108,6 @@ export async function startHarness(
     await client.makeBucket(config.buckets.artifacts);
     await createApiUser(minio.server("hot"), config.buckets);
     const app = await appWith({});
-    const { endpoint } = minio.server("hot");
     return {
       minio,
       client,
