@@ -6,15 +6,19 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, platform, release, tmpdir, totalmem } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type ConfigMap, LocalWorkspace } from "@pulumi/pulumi/automation/index.js";
+import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import autocannon from "autocannon";
 import { buildBundle } from "../api/build.mts";
 import { apiAccessPolicy } from "../components/api-access-policy.ts";
 import { minioClient } from "../components/providers/minio-connection.ts";
 import { applyScopedUser } from "../components/providers/scoped-user.ts";
 import { externalTargetConfigMap } from "../scripts/external-target.mts";
+import { startApiProcess, waitForAnswer } from "../scripts/harness/api-process.mts";
+import { createEphemeralStack } from "../scripts/harness/ephemeral-stack.mts";
+import { fileForm } from "../scripts/harness/multipart-body.mts";
+import { machineDescription, markdownTable, writeReport } from "../scripts/harness/report.mts";
 import { freePort, startEnvironment, stopEnvironment } from "../scripts/local-minio.mts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -48,16 +52,6 @@ function startChild(command: string, args: string[], env: Record<string, string>
   return child;
 }
 
-async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const res = await fetch(url).catch(() => undefined);
-    if (res && res.status < 500) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
 /** The seed peer's virtual environment, in the toolchain cache keyed by its pins. */
 function seedPeerPython(): string {
   const requirements = join(root, "bench", "peers", "requirements.txt");
@@ -80,18 +74,6 @@ function seedPeerPython(): string {
   return join(venv, "bin", "python");
 }
 
-/** A multipart body with one file part, as a form sends it. */
-function multipartBody(name: string, data: Buffer): { body: Buffer; contentType: string } {
-  const boundary = `----bench${randomBytes(8).toString("hex")}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-  );
-  return {
-    body: Buffer.concat([head, data, Buffer.from(`\r\n--${boundary}--\r\n`)]),
-    contentType: `multipart/form-data; boundary=${boundary}`,
-  };
-}
-
 /** A process's resident memory now, from /proc (bytes). */
 function rssBytes(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
@@ -103,22 +85,13 @@ function rssBytes(pid: number): number {
  * (the engine, language host and plugins as a user runs them). Destroys and removes the stack after.
  */
 async function noOpPreviewSeconds(workDir: string, config: ConfigMap): Promise<number> {
-  const backend = mkdtempSync(join(tmpdir(), "wss-bench-backend-"));
-  const envVars = {
-    PULUMI_BACKEND_URL: `file://${backend}`,
-    PULUMI_CONFIG_PASSPHRASE: randomBytes(12).toString("hex"),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-  };
-  const stackName = `bench${randomBytes(4).toString("hex")}`;
-  const stack = await LocalWorkspace.createStack({ stackName, workDir }, { envVars });
+  const eph = await createEphemeralStack(workDir, config);
   try {
-    await stack.setAllConfig(config);
-    await stack.up();
+    await eph.stack.up();
     const seconds: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
-      const preview = await stack.preview();
+      const preview = await eph.stack.preview();
       if (Object.keys(preview.changeSummary).some((op) => op !== "same")) {
         throw new Error(`the preview of ${workDir} is not a no-op: ${JSON.stringify(preview.changeSummary)}`);
       }
@@ -126,9 +99,7 @@ async function noOpPreviewSeconds(workDir: string, config: ConfigMap): Promise<n
     }
     return median(seconds);
   } finally {
-    await stack.destroy();
-    await stack.workspace.removeStack(stackName);
-    rmSync(backend, { recursive: true, force: true });
+    await eph.dispose();
   }
 }
 
@@ -154,21 +125,23 @@ async function main(): Promise<void> {
     log("our API, from its bundle, as the deployed user");
     const bundle = await buildBundle(join(dir, "api"));
     const apiPort = await freePort();
-    const apiProcess = startChild(process.execPath, [bundle.file], {
-      PORT: String(apiPort),
-      HOST: "127.0.0.1",
-      METRICS_PORT: String(await freePort()),
-      MINIO_ENDPOINT: hot.endpoint,
-      MINIO_ACCESS_KEY: API_USER.accessKey,
-      MINIO_SECRET_KEY: API_USER.secretKey,
-      API_KEYS: JSON.stringify([{ name: "bench", key: KEY, scopes: ["upload", "presign", "download"] }]),
-      MAX_UPLOAD_BYTES: String(2 * 1024 * MiB),
-      // The concurrent measure sends 64 at once: the default cap (16) would shed most of them.
-      MAX_CONCURRENT_UPLOADS: "64",
-      LOG_LEVEL: "warn",
-    });
-    const api = `http://127.0.0.1:${apiPort}`;
-    await waitForHttp(`${api}/readyz`);
+    const apiProcess = await startApiProcess(
+      bundle.file,
+      {
+        METRICS_PORT: String(await freePort()),
+        MINIO_ENDPOINT: hot.endpoint,
+        MINIO_ACCESS_KEY: API_USER.accessKey,
+        MINIO_SECRET_KEY: API_USER.secretKey,
+        API_KEYS: JSON.stringify([{ name: "bench", key: KEY, scopes: ["upload", "presign", "download"] }]),
+        MAX_UPLOAD_BYTES: String(2 * 1024 * MiB),
+        // The concurrent measure sends 64 at once: the default cap (16) would shed most of them.
+        MAX_CONCURRENT_UPLOADS: "64",
+        LOG_LEVEL: "warn",
+      },
+      { port: apiPort },
+    );
+    children.push(apiProcess.child);
+    const api = apiProcess.url;
 
     log("the seed guide's FastAPI handler");
     const seedPort = await freePort();
@@ -184,7 +157,7 @@ async function main(): Promise<void> {
       },
     );
     const seed = `http://127.0.0.1:${seedPort}`;
-    await waitForHttp(`${seed}/docs`);
+    await waitForAnswer(`${seed}/docs`, { what: "the seed peer" });
 
     /** A presigned PUT bound to one key and length, from our API (what a direct client gets). */
     const presignPut = async (size: number) => {
@@ -216,7 +189,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < 5; round++) {
       const link = await presignPut(big.length);
       times.direct?.push(await timeOf(() => fetch(link.url, { method: "PUT", headers: link.headers, body: big })));
-      const a = multipartBody(`${randomUUID()}.bin`, big);
+      const a = fileForm(`${randomUUID()}.bin`, big);
       times.api?.push(
         await timeOf(() =>
           fetch(`${api}/v1/uploads`, {
@@ -226,7 +199,7 @@ async function main(): Promise<void> {
           }),
         ),
       );
-      const s = multipartBody(`${randomUUID()}.bin`, big);
+      const s = fileForm(`${randomUUID()}.bin`, big);
       times.seed?.push(
         await timeOf(() =>
           fetch(`${seed}/upload`, { method: "POST", headers: { "content-type": s.contentType }, body: s.body }),
@@ -261,7 +234,7 @@ async function main(): Promise<void> {
         },
       ],
     });
-    const form = multipartBody("small.bin", small);
+    const form = fileForm("small.bin", small);
     const viaApi = await autocannon({
       url: `${api}/v1/uploads`,
       connections: 64,
@@ -377,15 +350,15 @@ async function main(): Promise<void> {
     // 5. Memory: 32 concurrent 100 MiB uploads through the API (peak RSS sampled every 50 ms), and the
     // wall time of the same 32 as direct PUTs.
     log("32 concurrent 100 MiB uploads: the API's peak memory, and wall time against direct PUTs");
-    const idle = rssBytes(apiProcess.pid as number);
+    const idle = rssBytes(apiProcess.child.pid as number);
     let peak = idle;
     const sampler = setInterval(() => {
-      peak = Math.max(peak, rssBytes(apiProcess.pid as number));
+      peak = Math.max(peak, rssBytes(apiProcess.child.pid as number));
     }, 50);
     const apiWall = await timeOf(async () => {
       const results = await Promise.all(
         Array.from({ length: 32 }, () => {
-          const a = multipartBody(`${randomUUID()}.bin`, big);
+          const a = fileForm(`${randomUUID()}.bin`, big);
           return fetch(`${api}/v1/uploads`, {
             method: "POST",
             headers: { ...auth, "content-type": a.contentType },
@@ -440,16 +413,12 @@ async function main(): Promise<void> {
       ratio: { value: programPreview / emptyPreview, of: "program / empty", met: programPreview / emptyPreview <= 2 },
     });
 
-    const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, ${platform()} ${release()}, Node.js ${process.version}, ${execFileSync("minio", ["--version"], { encoding: "utf8" }).split("\n")[0]}`;
     const table = render(rows);
     console.log(`\n${table}`);
-    const missing: string[] = [];
-    writeFileSync(
+    writeReport(
       join(root, "BENCHMARKS.md"),
-      `# Benchmarks\n\nWritten by \`npm run bench\` (bench/run.mts) on ${new Date().toISOString().slice(0, 10)}, in ${((Date.now() - started) / 1000).toFixed(0)} s.\nMachine: ${machine}.\nEvery peer ran against the same MinIO on loopback, one after the other, in one run: only the ratios\nare meant to be compared; absolute figures vary between machines.\n\n${table}\n${missing.map((m) => `\n${m}`).join("")}\n`,
+      `# Benchmarks\n\nWritten by \`npm run bench\` (bench/run.mts) on ${new Date().toISOString().slice(0, 10)}, in ${((Date.now() - started) / 1000).toFixed(0)} s.\nMachine: ${machineDescription()}.\nEvery peer ran against the same MinIO on loopback, one after the other, in one run: only the ratios\nare meant to be compared; absolute figures vary between machines.\n\n${table}\n`,
     );
-    // In the repository's own format, so the file is committed as written.
-    execFileSync("biome", ["format", "--write", join(root, "BENCHMARKS.md")], { stdio: "ignore" });
     log(`BENCHMARKS.md written (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     // Whatever failed stays the error: the cleanup only logs its own trouble.
@@ -460,16 +429,17 @@ async function main(): Promise<void> {
 }
 
 function render(rows: Row[]): string {
-  const lines = ["| measure | goal | figures | ratio | goal met |", "| --- | --- | --- | --- | --- |"];
-  for (const row of rows) {
-    // Seconds to a tenth; rates and sizes to the unit.
-    const figures = row.figures
-      .map((f) => `${f.peer}: ${f.value.toFixed(f.unit === "s" ? 1 : 0)} ${f.unit}`)
-      .join("<br>");
-    const ratio = row.ratio ? `${row.ratio.of} ${row.ratio.value.toFixed(2)}${row.note ? `; ${row.note}` : ""}` : "";
-    lines.push(`| ${row.measure} | ${row.goal} | ${figures} | ${ratio} | ${row.ratio?.met ? "yes" : "no"} |`);
-  }
-  return lines.join("\n");
+  return markdownTable(
+    ["measure", "goal", "figures", "ratio", "goal met"],
+    rows.map((row) => [
+      row.measure,
+      row.goal,
+      // Seconds to a tenth; rates and sizes to the unit.
+      row.figures.map((f) => `${f.peer}: ${f.value.toFixed(f.unit === "s" ? 1 : 0)} ${f.unit}`).join("\n"),
+      row.ratio ? `${row.ratio.of} ${row.ratio.value.toFixed(2)}${row.note ? `; ${row.note}` : ""}` : "",
+      row.ratio?.met ? "yes" : "no",
+    ]),
+  );
 }
 
 main().then(

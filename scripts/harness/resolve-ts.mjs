@@ -1,4 +1,4 @@
-// Lets `npm run bench` run the project's TypeScript modules directly with Node's type stripping:
+// Lets `npm run bench` and `npm run faults` run the project's TypeScript modules directly with Node's type stripping:
 // they import each other without extensions (as the compiler and esbuild resolve them), which Node
 // does not, so a relative import that is not found is tried again with `.ts`.
 import { register } from "node:module";
