@@ -73,8 +73,22 @@ const NETWORK_CODES = new Set([
   "EAI_AGAIN",
   "UND_ERR_SOCKET",
 ]);
-// S3 error codes MinIO answers with while starting, healing or overloaded.
-const BUSY_CODES = new Set(["ServiceUnavailable", "SlowDown", "XMinioServerNotInitialized", "XMinioStorageFull"]);
+// S3 error codes MinIO answers with while starting, healing or overloaded; and the ones it answers
+// when completing parts it had accepted but can no longer find: below write quorum (nodes lost, see
+// RELIABILITY.md) a completion can fail with InvalidPart or NoSuchUpload although every part was
+// acknowledged. The request's upload is aborted either way; a retry succeeds once MinIO is whole.
+const BUSY_CODES = new Set([
+  "ServiceUnavailable",
+  "SlowDown",
+  "SlowDownRead",
+  "SlowDownWrite",
+  "XMinioServerNotInitialized",
+  "XMinioStorageFull",
+  "XMinioReadQuorum",
+  "XMinioWriteQuorum",
+  "InvalidPart",
+  "NoSuchUpload",
+]);
 
 /** True when an error from the minio client means the storage is (temporarily) unreachable. */
 export function isStorageUnavailable(err: unknown): boolean {

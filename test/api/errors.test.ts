@@ -14,6 +14,10 @@ describe("error mapping", () => {
       withCode("read ECONNRESET", "ECONNRESET"),
       withCode("getaddrinfo ENOTFOUND minio.ns.svc", "ENOTFOUND"),
       withCode("Server not initialized", "XMinioServerNotInitialized"),
+      // Completing parts MinIO acknowledged but lost below write quorum (found by `npm run faults`).
+      withCode("One or more of the specified parts could not be found.", "InvalidPart"),
+      withCode("The specified multipart upload does not exist.", "NoSuchUpload"),
+      withCode("Write quorum could not be established", "XMinioWriteQuorum"),
       new Error("Retryable HTTP status: 503"),
       new Error("wrapped", { cause: withCode("x", "EHOSTUNREACH") }),
     ]) {

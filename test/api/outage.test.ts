@@ -147,4 +147,33 @@ describe("MinIO unreachable", () => {
     });
     expect(retry.statusCode, retry.body).toBe(201);
   });
+
+  it("over a real connection, a write refused while MinIO is down is answered 503, not a reset", async () => {
+    // What `npm run faults` found: inject() has no socket to reset, a client does.
+    const app = await h.appWith({});
+    const url = await app.listen({ port: 0, host: "127.0.0.1" });
+    await stopServer(h.minio.dir, "hot");
+    try {
+      for (const size of [16 * 1024, 700 * 1024, 7 * MiB]) {
+        const form = multipart([file(randomBytes(size), "refused.bin", "application/octet-stream")]);
+        const artifacts = multipart([
+          { name: "result", contentType: "application/json", data: "{}" },
+          { name: "files", filename: "out.bin", contentType: "application/octet-stream", data: randomBytes(size) },
+        ]);
+        for (const [path, body] of [
+          ["/v1/uploads", form],
+          ["/v1/executions/reset-check/artifacts", artifacts],
+        ] as const) {
+          const res = await fetch(`${url}${path}`, {
+            method: "POST",
+            headers: { ...auth, ...body.headers },
+            body: body.payload,
+          }).catch((err: Error & { cause?: { code?: string } }) => err.cause?.code ?? err.message);
+          expect(typeof res === "string" ? res : res.status, `${path} with ${size} bytes`).toBe(503);
+        }
+      }
+    } finally {
+      await startEnvironment({ dir: h.minio.dir });
+    }
+  });
 });
