@@ -140,6 +140,8 @@ export interface StackOutputs {
   minioPublicEndpoint: string;
   uploadsBucket: string;
   artifactsBucket: string;
+  /** The cold tier's name: the storage class of objects that moved there. */
+  tierName: string;
 }
 
 function stackOutputs(): StackOutputs {

@@ -1,0 +1,50 @@
+// The fault suite's rules, on verdicts made by hand: what counts as a failure and what is allowed.
+import { describe, expect, it } from "vitest";
+import { type Verdict, violations } from "../../faults/checks.mts";
+
+const clean: Verdict = {
+  sent: 10,
+  acknowledged: 5,
+  lost: [],
+  late: [{ key: "uploads/a", seconds: 4 }],
+  refused: 3,
+  otherAnswers: {},
+  unanswered: 1,
+  unansweredErrors: { "upload ECONNREFUSED": 1 },
+  hung: 0,
+  visibleAfterRefusal: [],
+  orphaned: 1,
+  committedUnanswered: 0,
+  leftIncomplete: [],
+  leftForCleanup: 2,
+  mismatched: 0,
+  readsDuring: { ok: 1, sent: 1 },
+  writesDuring: { ok: 2, sent: 3 },
+};
+
+describe("fault suite rules", () => {
+  it("a late read, a refusal, an unanswered request and uploads left to the cleanup are no failure", () => {
+    expect(violations(clean, [])).toEqual([]);
+  });
+
+  it("a lost write, a hang, other bytes, a visible refused save or an upload not aborted each fail", () => {
+    const bad = violations(
+      {
+        ...clean,
+        lost: ["uploads/b (not found)"],
+        hung: 1,
+        mismatched: 1,
+        visibleAfterRefusal: ["executions/x/result.json (answered 503)"],
+        leftIncomplete: ["uploads/c"],
+      },
+      [],
+    );
+    expect(bad).toHaveLength(5);
+    expect(bad.join("\n")).toMatch(/1 acknowledged objects lost: uploads\/b/);
+  });
+
+  it("answers outside the contract fail unless the fault documents them", () => {
+    const v = { ...clean, otherAnswers: { "500 INTERNAL": 1, "MinIO 503": 2 } };
+    expect(violations(v, ["MinIO 503"])).toEqual(["answers outside the contract: 500 INTERNAL (x1)"]);
+  });
+});
