@@ -221,6 +221,18 @@ async function readParts(
   }
 }
 
+/**
+ * After a commit failed: whether it happened anyway. A commit's answer can be lost while MinIO did
+ * it (a node died between the two; minio-js then retries into an error). The key belongs to this
+ * request alone (a fresh id in it), so an object there of this size is this commit: answers its
+ * ETag; otherwise throws `err`. Found by `npm run faults`: refused uploads that were stored.
+ */
+async function committedAnyway(client: Minio.Client, bucket: string, key: string, size: number, err: unknown) {
+  const stat = await client.statObject(bucket, key).catch(() => undefined);
+  if (stat && stat.size === size) return stat.etag;
+  throw err;
+}
+
 /** Streams `source` into a staged object at `bucket/key` (see StagedObject). */
 export async function stageObject(
   client: Minio.Client,
@@ -245,7 +257,11 @@ export async function stageObject(
       return {
         key,
         size,
-        commit: async () => (await client.putObject(bucket, key, small, small.length, options.headers)).etag,
+        commit: () =>
+          client.putObject(bucket, key, small, small.length, options.headers).then(
+            ({ etag }) => etag,
+            (err: unknown) => committedAnyway(client, bucket, key, size, err),
+          ),
         abort: async () => {},
       };
     }
@@ -255,6 +271,8 @@ export async function stageObject(
       size,
       commit: () =>
         sink.complete().catch(async (err: unknown) => {
+          const etag = await committedAnyway(client, bucket, key, size, err).catch(() => undefined);
+          if (etag !== undefined) return etag;
           await abort();
           throw err;
         }),

@@ -71,8 +71,8 @@ export async function startFaultEnvironment(log: (message: string) => void): Pro
   let api: ApiProcess | undefined;
   const close = async () => {
     if (api) await stopProcess(api.child.pid ?? 0, 5000);
-    // The stack lives and dies with this folder: no destroy needed, nothing outside it was made.
-    if (eph) rmSync(eph.backendDir, { recursive: true, force: true });
+    // Everything the stack made lives and dies with this run's MinIO: forgotten, not destroyed.
+    await eph?.forget();
     await balancer?.close();
     await stopEnvironment({ ...minio, purge: true });
     rmSync(dir, { recursive: true, force: true });

@@ -182,14 +182,27 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
   async function commitResult(executionId: string, attempt: string, result: unknown): Promise<StoredFile> {
     const key = resultKey(executionId);
     const json = Buffer.from(JSON.stringify(result, null, 2));
+    const stored = (etag: string) => ({
+      bucket,
+      key,
+      originalName: RESULT_NAME,
+      size: json.length,
+      contentType: "application/json",
+      etag,
+    });
     try {
       const { etag } = await storage.data.putObject(bucket, key, json, json.length, {
         "Content-Type": "application/json",
         "If-None-Match": "*",
         [`X-Amz-Meta-${ATTEMPT_META}`]: attempt,
       });
-      return { bucket, key, originalName: RESULT_NAME, size: json.length, contentType: "application/json", etag };
+      return stored(etag);
     } catch (err) {
+      // The write may have happened although its answer was lost (a MinIO node died in between; or
+      // the client's own retry of it then met our result.json): result.json naming this attempt is
+      // this save's commit, whatever the error said. Found by `npm run faults`.
+      const existing = await storage.stat(bucket, key).catch(() => undefined);
+      if (existing && committedAttempt(existing) === attempt) return stored(existing.etag);
       if (isS3Error(err, "PreconditionFailed")) throw alreadySaved(executionId);
       throw err;
     }

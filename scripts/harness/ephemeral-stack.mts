@@ -18,6 +18,11 @@ export interface EphemeralStack {
   /** Every file the backend holds, concatenated: to prove that no secret is stored in clear. */
   backendText(): string;
   dispose(): Promise<void>;
+  /**
+   * Forgets the stack without destroying it (its resources went with a throwaway environment): the
+   * stack, its config file beside the program and the backend are removed.
+   */
+  forget(): Promise<void>;
 }
 
 export async function createEphemeralStack(
@@ -41,6 +46,13 @@ export async function createEphemeralStack(
     backendDir,
     env,
     backendText: () => readTree(backendDir),
+    async forget() {
+      try {
+        await stack.workspace.removeStack(stackName, { force: true });
+      } finally {
+        rmSync(backendDir, { recursive: true, force: true });
+      }
+    },
     async dispose() {
       try {
         await stack.destroy();
