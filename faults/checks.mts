@@ -75,11 +75,23 @@ async function listIncomplete(client: Minio.Client, bucket: string): Promise<str
   let uploadIdMarker = "";
   for (;;) {
     const page = await client.listIncompleteUploadsQuery(bucket, "", keyMarker, uploadIdMarker, "");
-    keys.push(...page.uploads.map((u) => u.key));
+    for (const upload of page.uploads) {
+      // A listed upload MinIO no longer has (completed or aborted; its listing lags) is not left.
+      if (await uploadExists(client, bucket, upload.key, upload.uploadId)) keys.push(upload.key);
+    }
     if (!page.isTruncated) return keys;
     keyMarker = page.nextKeyMarker;
     uploadIdMarker = page.nextUploadIdMarker;
   }
+}
+
+async function uploadExists(client: Minio.Client, bucket: string, key: string, uploadId: string): Promise<boolean> {
+  // ListParts is what says whether an upload still exists; minio-js has it, marked protected.
+  const parts = client as unknown as { listParts(b: string, k: string, id: string): Promise<unknown> };
+  return parts.listParts(bucket, key, uploadId).then(
+    () => true,
+    (err: { code?: string }) => (err.code === "NoSuchUpload" ? false : Promise.reject(err)),
+  );
 }
 
 export interface CheckOptions {
