@@ -4,7 +4,7 @@
 // sent (names and SHA-256) and what it was answered, for the checks against MinIO afterwards.
 import { createHash, randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
-import { multipartBody } from "../scripts/harness/multipart-body.mts";
+import { fileForm, multipartBody } from "../scripts/harness/multipart-body.mts";
 import { uniqueName } from "./environment.mts";
 
 export type Operation = "upload" | "artifacts" | "presign" | "download";
@@ -185,7 +185,7 @@ export class Load {
     const data = body(pick(UPLOAD_SIZES));
     const sent: SentObject = { name: `${outcome.marker}.bin`, sha256: sha256(data), size: data.length };
     outcome.objects.push(sent);
-    const form = multipartBody([{ name: "file", filename: sent.name, data }]);
+    const form = fileForm(sent.name, data);
     const res = await this.call(outcome, "/v1/uploads", {
       method: "POST",
       headers: { "content-type": form.contentType },
@@ -208,7 +208,12 @@ export class Load {
     );
     const form = multipartBody([
       { name: "result", contentType: "application/json", data: JSON.stringify(result) },
-      ...files.map((data, i) => ({ name: "files", filename: `out-${i}-${outcome.marker}.bin`, data })),
+      ...files.map((data, i) => ({
+        name: "files",
+        filename: `out-${i}-${outcome.marker}.bin`,
+        contentType: "application/octet-stream",
+        data,
+      })),
     ]);
     const res = await this.call(outcome, `/v1/executions/${outcome.marker}/artifacts`, {
       method: "POST",
@@ -240,7 +245,8 @@ export class Load {
     outcome.status = got.status;
     outcome.retryAfter = got.headers.get("retry-after") ?? undefined;
     if (!got.ok) {
-      await got.body?.cancel();
+      // MinIO's own error code, from its XML answer (<Code>…</Code>).
+      outcome.code = (await got.text()).match(/<Code>([^<]+)<\/Code>/)?.[1];
       return;
     }
     outcome.mismatch = sha256(Buffer.from(await got.arrayBuffer())) !== target.sha256;
@@ -263,7 +269,7 @@ export async function throttledUpload(
   const data = body(size);
   const sent: SentObject = { name: `${outcome.marker}.bin`, sha256: sha256(data), size };
   outcome.objects.push(sent);
-  const form = multipartBody([{ name: "file", filename: sent.name, data }]);
+  const form = fileForm(sent.name, data);
   const url = new URL("/v1/uploads", options.apiUrl);
   await new Promise<void>((resolve) => {
     const req = httpRequest(url, {

@@ -1,28 +1,32 @@
-// Multipart form bodies as a browser or curl sends them, for the benchmark and the fault suite: one
-// owner for the boundary and part-header layout the API's parser reads.
+// Multipart form bodies as a browser or curl sends them, for the tests, the benchmark and the fault
+// suite: one owner for the boundary and part-header layout the API's parser reads.
 import { randomBytes } from "node:crypto";
 
 export interface FormPart {
   /** The form field name, e.g. `file`, `files` or `result`. */
   name: string;
-  /** A file part's name; a text field when absent. */
+  /** A file part's name, sent as it is between quotes; a text field when absent. */
   filename?: string;
+  /** The part's Content-Type header; none when absent. */
   contentType?: string;
   data: Buffer | string;
 }
 
-/** A multipart/form-data body holding `parts` in order, and its Content-Type header. */
-export function multipartBody(parts: FormPart[]): { body: Buffer; contentType: string } {
-  const boundary = `----wss${randomBytes(8).toString("hex")}`;
+/**
+ * A multipart/form-data body holding `parts` in order, byte for byte what they say (no escaping of
+ * names), and its Content-Type header. A random boundary unless one is given.
+ */
+export function multipartBody(
+  parts: FormPart[],
+  boundary = `----wss${randomBytes(8).toString("hex")}`,
+): { body: Buffer; contentType: string } {
   const chunks: Buffer[] = [];
   for (const part of parts) {
-    const disposition = `form-data; name="${part.name}"${part.filename === undefined ? "" : `; filename="${part.filename}"`}`;
-    const type = part.contentType ?? (part.filename === undefined ? undefined : "application/octet-stream");
+    const filename = part.filename === undefined ? "" : `; filename="${part.filename}"`;
+    const type = part.contentType ? `Content-Type: ${part.contentType}\r\n` : "";
     chunks.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type ? `Content-Type: ${type}\r\n` : ""}\r\n`,
-      ),
-      Buffer.isBuffer(part.data) ? part.data : Buffer.from(part.data),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"${filename}\r\n${type}\r\n`),
+      Buffer.from(part.data),
       Buffer.from("\r\n"),
     );
   }
@@ -30,7 +34,7 @@ export function multipartBody(parts: FormPart[]): { body: Buffer; contentType: s
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-/** One file part named `file`, as `POST /v1/uploads` takes it. */
+/** One binary file part named `file`, as `POST /v1/uploads` takes it. */
 export function fileForm(filename: string, data: Buffer): { body: Buffer; contentType: string } {
-  return multipartBody([{ name: "file", filename, data }]);
+  return multipartBody([{ name: "file", filename, contentType: "application/octet-stream", data }]);
 }

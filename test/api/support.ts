@@ -12,6 +12,7 @@ import { dataClient } from "../../api/storage";
 import { apiAccessPolicy } from "../../components/api-access-policy";
 import { applyScopedUser } from "../../components/providers/scoped-user";
 import { API_KEY_SCOPES, type ApiKeyScope } from "../../rules/api-keys";
+import { type FormPart, multipartBody } from "../../scripts/harness/multipart-body.mts";
 import type { MinioServerInfo } from "../../scripts/local-minio.mts";
 import { startTestMinio, type TestMinio } from "../helpers/minio";
 import { waitFor as pollUntil } from "../helpers/wait";
@@ -126,28 +127,14 @@ export async function startHarness(
   }
 }
 
-export interface Part {
-  name: string;
-  /** Present for a file part (may be any string, sent as-is between quotes). */
-  filename?: string;
-  contentType?: string;
-  data: string | Buffer;
-}
+export type Part = FormPart;
 
 export const BOUNDARY = "----wss-test-boundary-7MA4YWxkTrZu0gW";
 
-/** A multipart/form-data body, byte for byte what the parts say (no escaping of names). */
+/** A multipart/form-data body (scripts/harness/multipart-body.mts) with a fixed boundary, as inject() takes it. */
 export function multipart(parts: Part[], boundary = BOUNDARY): { payload: Buffer; headers: Record<string, string> } {
-  const chunks: Buffer[] = [];
-  for (const part of parts) {
-    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`;
-    if (part.filename !== undefined) head += `; filename="${part.filename}"`;
-    head += "\r\n";
-    if (part.contentType) head += `Content-Type: ${part.contentType}\r\n`;
-    chunks.push(Buffer.from(`${head}\r\n`, "utf8"), Buffer.from(part.data), Buffer.from("\r\n"));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { payload: Buffer.concat(chunks), headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };
+  const { body, contentType } = multipartBody(parts, boundary);
+  return { payload: body, headers: { "content-type": contentType } };
 }
 
 export function file(data: string | Buffer, filename = "hello.txt", contentType = "text/plain"): Part {
