@@ -17,8 +17,10 @@ export interface Verdict {
   refused: number;
   /** Other answers, by status and code (each must be a documented one). */
   otherAnswers: Record<string, number>;
-  /** Requests with no answer: the connection was refused or cut (the API itself was down). */
+  /** Requests with no answer: the connection was refused (the API down) or cut without an answer. */
   unanswered: number;
+  /** Of those, connections cut without an answer (reset, closed) rather than refused. */
+  reset: number;
   /** What the client saw for those, by error code. */
   unansweredErrors: Record<string, number>;
   /** Requests with no answer within the client's deadline (must be 0). */
@@ -118,6 +120,7 @@ export async function verify(client: Minio.Client, outcomes: Outcome[], options:
     refused: 0,
     otherAnswers: {},
     unanswered: 0,
+    reset: 0,
     unansweredErrors: {},
     hung: outcomes.filter((o) => o.hung).length,
     visibleAfterRefusal: [],
@@ -132,6 +135,7 @@ export async function verify(client: Minio.Client, outcomes: Outcome[], options:
   for (const o of outcomes) {
     if (o.status === undefined) {
       verdict.unanswered++;
+      if (o.error !== "ECONNREFUSED") verdict.reset++;
       const what = `${o.op} ${o.error ?? "no answer"}`;
       verdict.unansweredErrors[what] = (verdict.unansweredErrors[what] ?? 0) + 1;
     } else if (o.status === 503 && o.retryAfter) verdict.refused++;

@@ -139,7 +139,10 @@ export function renderReport(report: RunReport, short: boolean): string {
     const late = runs.flatMap((r) => r.verdict.late.map((l) => l.seconds));
     const notes = [
       late.length ? `${late.length} read back late (up to ${Math.max(...late).toFixed(1)} s)` : "",
-      sum(runs, (v) => v.unanswered) ? `${sum(runs, (v) => v.unanswered)} unanswered (the API was down)` : "",
+      sum(runs, (v) => v.unanswered - v.reset)
+        ? `${sum(runs, (v) => v.unanswered - v.reset)} connections refused (the API was down)`
+        : "",
+      sum(runs, (v) => v.reset) ? `${sum(runs, (v) => v.reset)} connections cut without an answer` : "",
       sum(runs, (v) => v.leftForCleanup)
         ? `${sum(runs, (v) => v.leftForCleanup)} incomplete uploads left to the cleanup`
         : "",

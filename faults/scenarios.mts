@@ -151,6 +151,8 @@ export const FAULTS: Fault[] = [
     name: "cold-down",
     title: "the cold MinIO stopped while transitions are due (every object >= 1 MiB is due at once)",
     repeat: 1,
+    // A download of an object already in the tier fails while the tier is away: MinIO answers it.
+    documented: ["MinIO 400 InvalidObjectState", "MinIO 400", "MinIO 503"],
     // Longer than the others: the scanner retries transitions that failed while the tier was away.
     inject: (ctx) => serversDown(ctx, ["cold"], "SIGTERM", 1.5),
     afterwards: transitionsCaughtUp,

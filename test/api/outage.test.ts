@@ -131,7 +131,9 @@ describe("MinIO unreachable", () => {
     await waitFor(
       "the failed request's multipart upload to be aborted once MinIO is back",
       async () => ((await pendingUploads(h.client, h.config.buckets.uploads, key)).length === 0 ? true : undefined),
-      20_000,
+      // Retries back off 1, 2, 4, 8, 16 s (storage.ts retryLater): on a busy machine MinIO may be
+      // back only after the fourth, at 15 s; the fifth comes at 31 s.
+      45_000,
     );
     expect(await listKeys(h.client, h.config.buckets.uploads, key)).toEqual([]);
     await waitFor("readyz to recover", async () => {

@@ -10,6 +10,7 @@ const clean: Verdict = {
   refused: 3,
   otherAnswers: {},
   unanswered: 1,
+  reset: 0,
   unansweredErrors: { "upload ECONNREFUSED": 1 },
   hung: 0,
   visibleAfterRefusal: [],
