@@ -184,8 +184,9 @@ deployed by the engine, and the API from its bundle as the stack's least-privile
 mix of uploads, artifact saves, download links and downloads runs while each fault is injected and
 healed; afterwards every acknowledged write is read back from MinIO with its SHA-256, nothing may be
 visible from a refused write, and no incomplete multipart upload may be left by a request the API
-answered. Recovery runs from the end of the fault until \`/readyz\` answers 200 and an upload is
-acknowledged again.
+answered; the API must answer 2xx, 503 with \`Retry-After\`, or what the fault documents (MinIO's own
+answers to download links are listed in the notes, not held to the API's contract). Recovery runs
+from the end of the fault until \`/readyz\` answers 200 and an upload is acknowledged again.
 
 ${table}
 
