@@ -140,11 +140,11 @@ export function renderReport(report: RunReport, short: boolean): string {
     const notes = [
       late.length ? `${late.length} read back late (up to ${Math.max(...late).toFixed(1)} s)` : "",
       sum(runs, (v) => v.unanswered - v.reset)
-        ? `${sum(runs, (v) => v.unanswered - v.reset)} connections refused (the API was down)`
+        ? `${sum(runs, (v) => v.unanswered - v.reset)} connection(s) refused (the API was down)`
         : "",
-      sum(runs, (v) => v.reset) ? `${sum(runs, (v) => v.reset)} connections cut without an answer` : "",
+      sum(runs, (v) => v.reset) ? `${sum(runs, (v) => v.reset)} connection(s) cut without an answer` : "",
       sum(runs, (v) => v.leftForCleanup)
-        ? `${sum(runs, (v) => v.leftForCleanup)} incomplete uploads left to the cleanup`
+        ? `${sum(runs, (v) => v.leftForCleanup)} incomplete upload(s) left to the cleanup`
         : "",
       sum(runs, (v) => v.committedUnanswered)
         ? `${sum(runs, (v) => v.committedUnanswered)} committed, answer lost`
@@ -192,7 +192,7 @@ ${table}
 
 What MinIO's erasure coding kept, measured in the same run:
 - writes with one node of four down: ${during("node-kill", "writesDuring")} acknowledged;
-- writes with two nodes down (below write quorum): ${during("two-nodes-down", "writesDuring")} acknowledged; the rest were refused;
+- writes with two nodes of four down: ${during("two-nodes-down", "writesDuring")} acknowledged;
 - reads (download links and downloads) with two nodes down: ${during("two-nodes-down", "readsDuring")} served.
 `;
 }

@@ -132,7 +132,7 @@ export const FAULTS: Fault[] = [
   },
   {
     name: "two-nodes-down",
-    title: "two MinIO nodes of four killed: below write quorum",
+    title: "two MinIO nodes of four killed (at the edge of EC:2 write quorum), restarted after the fault",
     repeat: 2,
     documented: REJOIN_GAP,
     inject: (ctx) =>
