@@ -147,6 +147,13 @@ export function toApiError(err: unknown): ApiError | undefined {
 }
 
 export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  // An answer before the whole body was read (a refused or failed upload): the rest of the body is
+  // read and dropped, as Node does for a body no one reads. Left unread it would block the
+  // connection, and a client's next request on it would wait behind it until the idle timeout cut
+  // both (`npm run faults` saw requests reset after 66 s). Closing instead would cut the client off
+  // while it still sends, before it reads this answer.
+  const body = reply.request.raw;
+  if (!body.complete) body.resume();
   return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.code, error.message));
 }
 
