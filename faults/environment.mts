@@ -45,9 +45,8 @@ export interface FaultEnvironment {
   apiKey: string;
   /** The API process now running (replaced by `restartApi`). */
   api: ApiProcess;
-  /** Kills (SIGKILL) or stops (SIGTERM, then SIGKILL after `graceMs`) MinIO servers by name. */
-  killServers(names: string[]): Promise<void>;
-  stopServers(names: string[]): Promise<void>;
+  /** Stops MinIO servers by name: SIGTERM, then SIGKILL after `graceMs`; at once (a crash) when 0. */
+  stopServers(names: string[], graceMs?: number): Promise<void>;
   /** Starts stopped MinIO servers again, as they were; resolves when each answers ready. */
   startServers(names: string[]): Promise<void>;
   /** The API's log lines so far (JSON, level warn and above). */
@@ -127,8 +126,8 @@ export async function startFaultEnvironment(log: (message: string) => void): Pro
       get api() {
         return api as ApiProcess;
       },
-      killServers: (list) => Promise.all(list.map((name) => stopServer(minio.dir as string, name, 0))).then(() => {}),
-      stopServers: (list) => Promise.all(list.map((name) => stopServer(minio.dir as string, name))).then(() => {}),
+      stopServers: (list, graceMs) =>
+        Promise.all(list.map((name) => stopServer(minio.dir as string, name, graceMs))).then(() => {}),
       startServers: (list) => Promise.all(list.map((name) => restartServer(minio, name))).then(() => {}),
       restartApi: startApi,
       apiLog: () => readFileSync(join(dir, "api.log"), "utf8").split("\n").filter(Boolean),

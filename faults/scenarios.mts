@@ -59,7 +59,7 @@ const REJOIN_GAP = ["404 OBJECT_NOT_FOUND"] as const;
 /** MinIO servers down for the fault's length (SIGKILL: a crash; SIGTERM: a stop), then started again. */
 async function serversDown(ctx: FaultContext, names: string[], signal: "SIGKILL" | "SIGTERM", length = 1) {
   ctx.log(`${signal} ${names.join(", ")}`);
-  await (signal === "SIGKILL" ? ctx.env.killServers(names) : ctx.env.stopServers(names));
+  await ctx.env.stopServers(names, signal === "SIGKILL" ? 0 : undefined);
   await sleep(ctx.faultMs * length);
   const healed = Date.now();
   await ctx.env.startServers(names);
