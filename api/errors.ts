@@ -5,6 +5,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
+import { MINIO_UNAVAILABLE_CODES } from "../rules/minio-unavailable";
 import { ERROR_CODES, type ErrorCode } from "./error-codes";
 import { type Metrics, routeLabel } from "./metrics";
 
@@ -73,22 +74,11 @@ const NETWORK_CODES = new Set([
   "EAI_AGAIN",
   "UND_ERR_SOCKET",
 ]);
-// S3 error codes MinIO answers with while starting, healing or overloaded; and the ones it answers
+// MinIO's codes for "not now" (rules/minio-unavailable.ts), a full disk, and the ones it answers
 // when completing parts it had accepted but can no longer find: below write quorum (nodes lost, see
 // RELIABILITY.md) a completion can fail with InvalidPart or NoSuchUpload although every part was
 // acknowledged. The request's upload is aborted either way; a retry succeeds once MinIO is whole.
-const BUSY_CODES = new Set([
-  "ServiceUnavailable",
-  "SlowDown",
-  "SlowDownRead",
-  "SlowDownWrite",
-  "XMinioServerNotInitialized",
-  "XMinioStorageFull",
-  "XMinioReadQuorum",
-  "XMinioWriteQuorum",
-  "InvalidPart",
-  "NoSuchUpload",
-]);
+const BUSY_CODES = new Set([...MINIO_UNAVAILABLE_CODES, "XMinioStorageFull", "InvalidPart", "NoSuchUpload"]);
 
 /** True when an error from the minio client means the storage is (temporarily) unreachable. */
 export function isStorageUnavailable(err: unknown): boolean {

@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import aws4 from "aws4";
+import { MINIO_UNAVAILABLE_CODES } from "../../rules/minio-unavailable";
 import { tierNameProblem } from "../../rules/tiers";
 import { encryptData } from "./madmin-encryption";
 import type { MinioConnection } from "./minio-connection";
@@ -89,15 +90,13 @@ function toBytes(body: unknown): Buffer {
 
 /** How long an admin call waits for a MinIO that is still starting, or still gathering its quorum. */
 const STARTING_SERVER_WAIT_MS = 90_000;
-/**
- * What MinIO answers (503) while it comes up: a distributed MinIO whose pods are Ready while its
- * subsystems still load, or whose peers are not all back yet after a restart. Worth asking again.
- */
-const STARTING_SERVER_CODES = ["XMinioServerNotInitialized", "XMinioAdminConfigNoQuorum"];
 
 /**
- * The general request layer: every admin call, tier or IAM, goes through here. A server that is still
- * starting (STARTING_SERVER_CODES) is asked again every second, for up to STARTING_SERVER_WAIT_MS.
+ * The general request layer: every admin call, tier or IAM, goes through here. A MinIO that cannot
+ * serve it yet (rules/minio-unavailable.ts: a distributed MinIO whose pods are Ready while its
+ * subsystems still load, or whose peers are not all back after a restart) is asked again every
+ * second, for up to STARTING_SERVER_WAIT_MS. Such an answer may follow a change MinIO half made (see
+ * `ensureTier` in tier.ts): the callers' operations are written to be asked twice.
  */
 export async function adminRequest(
   connection: MinioConnection,
@@ -109,7 +108,7 @@ export async function adminRequest(
     try {
       return await sendAdminRequest(connection, request, timeoutMs);
     } catch (err) {
-      const starting = STARTING_SERVER_CODES.some((code) => isMinioAdminError(err, code));
+      const starting = isMinioAdminError(err) && MINIO_UNAVAILABLE_CODES.includes(err.code);
       if (!starting || Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
