@@ -13,15 +13,12 @@ import {
 import type { MinioConnection } from "../../../components/providers/minio-connection";
 import { tierProvider } from "../../../components/providers/tier";
 import { startTestMinio, type TestMinio } from "../../helpers/minio";
+import { type Bag, untypedProvider } from "../../helpers/providers";
 
 // The two providers' functions called directly against real servers: what the engine would call,
 // without the engine, so the cases that are awkward to reach through a program are quick to test.
-// biome-ignore lint/suspicious/noExplicitAny: provider inputs and outputs are untyped property bags here
-type Bag = any;
-type Operation = "check" | "diff" | "create" | "read" | "update" | "delete";
-const provider = (p: unknown) => p as { [K in Operation]: (...args: Bag[]) => Promise<Bag> };
-const tierP = provider(tierProvider);
-const lifecycleP = provider(bucketLifecycleProvider);
+const tierP = untypedProvider(tierProvider);
+const lifecycleP = untypedProvider(bucketLifecycleProvider);
 
 describe("MinioTier and BucketLifecycle providers against real servers", () => {
   let minio: TestMinio;

@@ -2,17 +2,15 @@ import { describe, expect, it } from "vitest";
 import { bucketLifecycleProvider } from "../../../components/providers/bucket-lifecycle";
 import { buildDocument, normaliseDocument } from "../../../components/providers/lifecycle-document";
 import { credentialsMatch, hashCredentials, tierProvider } from "../../../components/providers/tier";
+import { type Bag, untypedProvider } from "../../helpers/providers";
 
 // The providers' check and diff without a server: every value that decides a plan.
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const connection = { endpoint: "http://127.0.0.1:9000", accessKey: "root", secretKey: "root-secret" };
 const credentials = { accessKey: "cold-user", secretKey: "cold-secret-123" };
 
-// biome-ignore lint/suspicious/noExplicitAny: provider inputs are untyped property bags at this boundary
-type Bag = any;
-const check = (p: Bag, news: Bag) => (p.check as (o: Bag, n: Bag) => Promise<Bag>)({}, news);
-const diff = (p: Bag, olds: Bag, news: Bag) =>
-  (p.diff as (i: string, o: Bag, n: Bag) => Promise<Bag>)("id", olds, news);
+const check = (p: unknown, news: Bag) => untypedProvider(p).check({}, news);
+const diff = (p: unknown, olds: Bag, news: Bag) => untypedProvider(p).diff("id", olds, news);
 
 describe("MinioTier check", () => {
   const tier = {
