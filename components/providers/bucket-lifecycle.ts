@@ -74,14 +74,37 @@ export async function readLifecycle(client: Minio.Client, bucket: string): Promi
   }
 }
 
+/**
+ * How long a write waits for a tier the answering MinIO node does not know yet. A node hears of a new
+ * tier from the node that added it, and reloads it in the background (or from disk every 15 min if it
+ * missed the word): through a Service, the write can land on a node that has not reloaded yet.
+ */
+export const TIER_PROPAGATION_WAIT_MS = 30_000;
+
 /** Writes the whole document (an empty one removes it). */
-export async function writeLifecycle(client: Minio.Client, bucket: string, doc: NormalDocument): Promise<void> {
-  try {
-    if (doc.length === 0) await client.removeBucketLifecycle(bucket);
-    else await client.setBucketLifecycle(bucket, toMinioLifecycle(doc) as unknown as Minio.LifecycleConfig);
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    throw new Error(`setting the lifecycle of bucket "${bucket}" failed: ${e.code ?? "error"}: ${e.message}`);
+export async function writeLifecycle(
+  client: Minio.Client,
+  bucket: string,
+  doc: NormalDocument,
+  tierWaitMs = TIER_PROPAGATION_WAIT_MS,
+): Promise<void> {
+  const deadline = Date.now() + tierWaitMs;
+  for (;;) {
+    try {
+      if (doc.length === 0) await client.removeBucketLifecycle(bucket);
+      else await client.setBucketLifecycle(bucket, toMinioLifecycle(doc) as unknown as Minio.LifecycleConfig);
+      return;
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (e.code === "InvalidStorageClass" && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      const waited = e.code === "InvalidStorageClass" ? ` (the tier still unknown after ${tierWaitMs} ms)` : "";
+      throw new Error(
+        `setting the lifecycle of bucket "${bucket}" failed: ${e.code ?? "error"}: ${e.message}${waited}`,
+      );
+    }
   }
 }
 

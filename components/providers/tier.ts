@@ -140,6 +140,53 @@ async function removeWhenDrained(connection: MinioConnection, name: string): Pro
   }
 }
 
+/** How many times create goes round list → add/edit before it gives up on a tier that comes and goes. */
+const createPasses = 10;
+
+/**
+ * Makes the tier exist, saved, with our credentials. A distributed MinIO adds a tier to the answering
+ * node's memory before it saves the config: when the save fails (no write quorum yet, as on a cluster
+ * still starting), the add is answered with an error and retried, and the retry is told the tier
+ * already exists, although no other node and no disk holds it. So "already exists" sends us round
+ * again: a node that lists it as ours gets the credentials edit, which saves its whole config (the
+ * tier with it); a node that does not know it gets the add.
+ */
+async function ensureTier(inputs: TierInputs): Promise<void> {
+  for (let pass = 1; ; pass++) {
+    try {
+      return await addOrTakeOver(inputs);
+    } catch (err) {
+      const cameAndWent =
+        isMinioAdminError(err, "XMinioAdminTierAlreadyExists") || isMinioAdminError(err, "XMinioAdminTierNotFound");
+      if (!cameAndWent || pass >= createPasses) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function addOrTakeOver(inputs: TierInputs): Promise<void> {
+  const existing = (await listTiers(inputs.connection)).find((t) => t.name === inputs.name);
+  if (!existing) return addTier(inputs.connection, specOf(inputs));
+  // A tier with our remote and our access key is ours (a run was interrupted after adding it):
+  // MinIO tiers carry no tags, and the access key is the scoped user this stack made for it.
+  const ours = existing.accessKey === inputs.credentials.accessKey;
+  if (!inputs.adoptExisting && !ours) {
+    throw new Error(
+      `tier "${inputs.name}" already exists on ${inputs.connection.endpoint}; set adoptExisting: true to take ` +
+        "it over (pulumi import cannot import dynamic resources), or choose another name",
+    );
+  }
+  const differences = configDifferences(existing, inputs);
+  if (differences.length > 0) {
+    throw new Error(
+      `tier "${inputs.name}" exists on ${inputs.connection.endpoint} but differs in ${differences.join(", ")}; ` +
+        "adopting it would change what it is: remove it or match its settings",
+    );
+  }
+  // Our credentials replace whatever it had, so the state's hash is true.
+  await editTierCredentials(inputs.connection, inputs.name, inputs.credentials);
+}
+
 export const tierProvider: pulumi.dynamic.ResourceProvider<TierInputs, TierOutputs> = {
   async check(_olds, news) {
     const inputs: TierInputs = {
@@ -192,28 +239,7 @@ export const tierProvider: pulumi.dynamic.ResourceProvider<TierInputs, TierOutpu
   },
 
   async create(inputs) {
-    const existing = (await listTiers(inputs.connection)).find((t) => t.name === inputs.name);
-    // A tier with our remote and our access key is ours (a run was interrupted after adding it):
-    // MinIO tiers carry no tags, and the access key is the scoped user this stack made for it.
-    const ours = existing?.accessKey === inputs.credentials.accessKey;
-    if (existing && (inputs.adoptExisting || ours)) {
-      const differences = configDifferences(existing, inputs);
-      if (differences.length > 0) {
-        throw new Error(
-          `tier "${inputs.name}" exists on ${inputs.connection.endpoint} but differs in ${differences.join(", ")}; ` +
-            "adopting it would change what it is: remove it or match its settings",
-        );
-      }
-      // Our credentials replace whatever it had, so the state's hash is true.
-      await editTierCredentials(inputs.connection, inputs.name, inputs.credentials);
-    } else if (existing) {
-      throw new Error(
-        `tier "${inputs.name}" already exists on ${inputs.connection.endpoint}; set adoptExisting: true to take ` +
-          "it over (pulumi import cannot import dynamic resources), or choose another name",
-      );
-    } else {
-      await addTier(inputs.connection, specOf(inputs));
-    }
+    await ensureTier(inputs);
     return { id: inputs.name, outs: outputsOf(inputs) };
   },
 

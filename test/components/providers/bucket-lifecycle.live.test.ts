@@ -111,10 +111,12 @@ describe("lifecycle documents and a real transition against real hot and cold Mi
     expect(await readLifecycle(minio.client("hot"), "artifacts")).toEqual(doc);
   });
 
-  it("refuses a transition to a tier that does not exist", async () => {
+  it("refuses a transition to a tier that does not exist, once it has waited for the tier to show", async () => {
+    const started = Date.now();
     await expect(
-      writeLifecycle(minio.client("hot"), "artifacts", buildDocument({ ...base, tier: "NOSUCH" })),
-    ).rejects.toThrow(/bucket "artifacts".*InvalidStorageClass/);
+      writeLifecycle(minio.client("hot"), "artifacts", buildDocument({ ...base, tier: "NOSUCH" }), 1000),
+    ).rejects.toThrow(/bucket "artifacts".*InvalidStorageClass.*\(the tier still unknown after 1000 ms\)/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
   it("deletes the lifecycle", async () => {
