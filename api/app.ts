@@ -6,6 +6,7 @@ import multipart from "@fastify/multipart";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Ajv from "ajv";
 import Fastify, { type FastifyInstance, type FastifySchemaCompiler, type FastifyServerOptions } from "fastify";
+import { SOCKET_IDLE_TIMEOUT_MS } from "../rules/api-settings";
 import { bearerAuth, requireScope } from "./auth";
 import type { Config } from "./config";
 import type { ServiceContext } from "./context";
@@ -38,7 +39,7 @@ export const API_VERSION = "1.0.0";
 /** The process's socket timeouts and shutdown behaviour (server.ts); tests check the server gets them. */
 export const SERVER_OPTIONS = {
   // A slow client may not hold a socket open forever before sending its headers...
-  connectionTimeout: 60_000,
+  connectionTimeout: SOCKET_IDLE_TIMEOUT_MS,
   // ...but an upload of MAX_UPLOAD_BYTES over a slow link may take minutes.
   requestTimeout: 15 * 60_000,
   // Above typical load-balancer idle timeouts (60 s), so they close first, never us mid-request.

@@ -48,9 +48,9 @@ export function fieldTooLarge(name: string, max: number): ApiError {
   return apiError("FIELD_TOO_LARGE", `field "${name.slice(0, 100)}" is larger than ${max} bytes`);
 }
 
-/** 503 for an upload beyond MAX_CONCURRENT_UPLOADS, answered before its body is read. */
-export function tooBusy(max: number): ApiError {
-  return apiError("TOO_BUSY", `this instance is already receiving ${max} uploads, retry later`, {
+/** 503 for an upload this instance has no room for (too many in flight, no part buffer free). */
+export function tooBusy(reason: string): ApiError {
+  return apiError("TOO_BUSY", `${reason}, retry later`, {
     "retry-after": String(RETRY_AFTER_SECONDS),
   });
 }

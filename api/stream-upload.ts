@@ -1,16 +1,19 @@
-// Streams a request's file part into one object without holding the file in memory or on disk:
-// each upload fills one part buffer, sends it, and fills it again, or, with a second buffer the
-// process lends it (OVERLAP_BUFFERS), fills one while the other is sent; part buffers are reused
-// across uploads, so the process allocates no more of them than its budget (no garbage to wait for). The object is *staged*: nothing is visible until
-// `commit`, and `abort` (or any failure while receiving) leaves no object and no pending multipart
-// upload behind. That is how a request holding several parts stays all-or-nothing under a MinIO
-// identity that may not delete: a write is undone by aborting its multipart upload, never by
-// removing an object. Written by hand because minio-js' putObject buffers whole parts of up to
-// 500 MiB for streams of unknown size and never aborts what it started.
+// Streams a request's file part into one object without holding the file in memory or on disk.
+// The first HEAD_BYTES of a file are kept as they arrive: a small file never takes a part buffer.
+// A larger one takes a part buffer from the process's budget (part-buffers.ts), waiting its turn
+// without reading its request when none is free; it fills the buffer, sends it, and fills it again,
+// or, with a second buffer when one is free and nobody waits, fills one while the other is sent.
+// The object is *staged*: nothing is visible until `commit`, and `abort` (or any failure while
+// receiving) leaves no object and no pending multipart upload behind. That is how a request holding
+// several parts stays all-or-nothing under a MinIO identity that may not delete: a write is undone by
+// aborting its multipart upload, never by removing an object. Written by hand because minio-js'
+// putObject buffers whole parts of up to 500 MiB for streams of unknown size and never aborts what
+// it started.
 import type { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
 import type * as Minio from "minio";
 import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from "../rules/api-settings";
+import { type PartBufferPool, partBufferPool } from "./part-buffers";
 
 /**
  * Every part carries its CRC32, which MinIO checks (a mismatch is refused with
@@ -34,53 +37,24 @@ export function partSizeFor(maxBytes: number): number {
   return Math.max(MIN_PART_SIZE, Math.ceil(maxBytes / S3_MAX_PARTS));
 }
 
-/**
- * The most memory one upload holds: its part buffer, and up to 4 MiB for its connection, parser,
- * streams and the MinIO request (measured: 2.5-3.5 MiB, mostly request chunks awaiting garbage collection). The load-shedding cap
- * (MAX_CONCURRENT_UPLOADS) multiplies it; test/api/server.test.ts holds the process to it.
- */
-export function uploadBufferBytes(partSize: number): number {
-  return partSize + 4 * 1024 * 1024;
-}
+/** What a file may hold before it needs a part buffer: most uploads are small, and never wait. */
+export const HEAD_BYTES = 256 * 1024;
 
 /**
- * Second part buffers the process lends out, so that an upload receives its next part while MinIO
- * takes the previous one instead of waiting for it. Few: a single large upload gets the overlap
- * (its throughput), while many at once mostly wait on MinIO anyway and stay at one buffer each.
+ * The most memory one upload that is receiving holds besides part buffers: up to 4 MiB for its
+ * connection, parser, streams and the MinIO request (measured: 2.5-3.5 MiB, mostly request chunks
+ * awaiting garbage collection), and its head.
  */
-export const OVERLAP_BUFFERS = 4;
+const UPLOAD_OVERHEAD_BYTES = 4 * 1024 * 1024 + HEAD_BYTES;
 
-/** The most memory a process's uploads hold: `cap` uploads, plus the overlap buffers lent out. */
+/**
+ * The most memory a process's uploads hold: the part buffer budget, the overhead of the uploads
+ * that hold a buffer, and the heads of the rest (which wait, reading nothing). test/api/server.test.ts
+ * holds the process to it.
+ */
 export function processUploadBytes(cap: number, partSize: number): number {
-  return cap * uploadBufferBytes(partSize) + OVERLAP_BUFFERS * partSize;
-}
-
-/** Part buffers no upload uses right now, by size. Bounded: a burst does not pin memory forever. */
-const idleParts = new Map<number, Buffer[]>();
-const MAX_IDLE_PARTS = 64;
-
-function takePartBuffer(size: number): Buffer {
-  return idleParts.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
-}
-
-function givePartBuffer(buffer: Buffer): void {
-  const list = idleParts.get(buffer.length) ?? [];
-  if (list.length < MAX_IDLE_PARTS) list.push(buffer);
-  idleParts.set(buffer.length, list);
-}
-
-let overlapLent = 0;
-
-/** A second part buffer when the process has one to lend (OVERLAP_BUFFERS), else undefined. */
-function borrowOverlapBuffer(size: number): Buffer | undefined {
-  if (overlapLent >= OVERLAP_BUFFERS) return undefined;
-  overlapLent += 1;
-  return takePartBuffer(size);
-}
-
-function returnOverlapBuffer(buffer: Buffer): void {
-  overlapLent -= 1;
-  givePartBuffer(buffer);
+  const buffers = partBufferPool(partSize).budget;
+  return buffers * partSize + Math.min(cap, buffers) * UPLOAD_OVERHEAD_BYTES + cap * HEAD_BYTES;
 }
 
 export interface StageOptions {
@@ -162,21 +136,32 @@ class MultipartSink {
 }
 
 /**
- * Reads `source` to its end into part buffers, handing each full one to `send`. With one buffer,
- * awaiting `send` is the back-pressure: the request is not read while a part is sent. With a
- * second one (`spare`, asked for once the first part is full), the next part is received while the
- * previous one is sent; a buffer is refilled only after its send finished, and at most one send
- * runs at a time, so parts go out in order. A failed send stops the reading at the next chunk.
- * Answers the byte count and the buffer holding the rest (`filled` bytes, less than one part).
+ * Reads `source` to its end, handing each full part to `send`. The first HEAD_BYTES are kept as they
+ * arrive; past them the upload takes a part buffer from `pool` (waiting its turn, reading nothing
+ * meanwhile) and copies them in. With one buffer, awaiting `send` is the back-pressure: the request
+ * is not read while a part is sent. With a second one (taken when a part is full, if one is free and
+ * nobody waits), the next part is received while the previous one is sent; a buffer is refilled only
+ * after its send finished, and at most one send runs at a time, so parts go out in order. The second
+ * buffer goes back as soon as another upload waits for one. A failed send stops the reading at the
+ * next chunk. Answers the byte count and the rest (less than one part), which stays valid until
+ * `release` gives the buffers back.
  */
 async function readParts(
   source: Readable,
-  first: Buffer,
-  spare: () => Buffer | undefined,
+  pool: PartBufferPool,
   send: (part: Buffer) => Promise<void>,
-): Promise<{ size: number; filled: number; last: Buffer }> {
-  const buffers = [first];
-  let current = first;
+): Promise<{ size: number; rest: Buffer; release(): void }> {
+  const head: Buffer[] = [];
+  const held: Buffer[] = [];
+  const giveBack = (buffer: Buffer) => {
+    held.splice(held.indexOf(buffer), 1);
+    pool.give(buffer);
+  };
+  const release = () => {
+    for (const buffer of held.splice(0)) pool.give(buffer);
+  };
+  let current: Buffer | undefined;
+  let other: Buffer | undefined;
   let filled = 0;
   let size = 0;
   let sending: Promise<void> | undefined;
@@ -186,6 +171,15 @@ async function readParts(
       if (failure) throw failure.error;
       const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array);
       size += chunk.length;
+      if (!current) {
+        if (size <= HEAD_BYTES) {
+          head.push(chunk);
+          continue;
+        }
+        current = await pool.take();
+        held.push(current);
+        for (const kept of head.splice(0)) filled += kept.copy(current, filled);
+      }
       let offset = 0;
       while (offset < chunk.length) {
         const copied = chunk.copy(current, filled, offset);
@@ -193,31 +187,38 @@ async function readParts(
         offset += copied;
         if (filled < current.length) continue;
         filled = 0;
-        if (buffers.length === 1) {
-          const second = spare();
-          if (second) buffers.push(second);
+        if (!other) {
+          other = pool.tryTake();
+          if (other) held.push(other);
         }
-        if (buffers.length === 1) {
+        if (other) {
+          // The other buffer is refilled next: its send must be over.
+          await sending;
+          sending = undefined;
+          if (pool.contended) {
+            giveBack(other);
+            other = undefined;
+          }
+        }
+        if (!other) {
           await send(current);
           continue;
         }
-        // The other buffer is refilled next: its send must be over. Then this one goes out.
-        await sending;
         sending = send(current);
         sending.catch((error: unknown) => {
           failure = { error };
         });
-        current = current === buffers[0] ? (buffers[1] as Buffer) : (buffers[0] as Buffer);
+        [current, other] = [other, current];
       }
     }
     await sending;
-    return { size, filled, last: current };
+    const rest = current ? current.subarray(0, filled) : Buffer.concat(head);
+    return { size, rest, release };
   } catch (err) {
     // Whatever ended the reading, no send may still be writing into a part when we answer.
     await sending?.catch(() => undefined);
+    release();
     throw err;
-  } finally {
-    if (buffers[1]) returnOverlapBuffer(buffers[1]);
   }
 }
 
@@ -243,17 +244,14 @@ export async function stageObject(
 ): Promise<StagedObject> {
   const sink = new MultipartSink(client, bucket, key, options.headers);
   const abort = () => sink.abort(options.onAbortFailure);
-  const part = takePartBuffer(options.partSize);
+  let received: Awaited<ReturnType<typeof readParts>> | undefined;
   try {
-    const { size, filled, last } = await readParts(
-      source,
-      part,
-      () => borrowOverlapBuffer(options.partSize),
-      (full) => sink.send(full),
-    );
+    received = await readParts(source, partBufferPool(options.partSize), (full) => sink.send(full));
+    const { size, rest } = received;
     options.verify(size);
     if (!sink.started && options.holdSmall) {
-      const small = Buffer.from(last.subarray(0, filled));
+      // A copy: `rest` may lie in a part buffer, which goes back to the pool below.
+      const small = Buffer.from(rest);
       return {
         key,
         size,
@@ -265,7 +263,7 @@ export async function stageObject(
         abort: async () => {},
       };
     }
-    if (filled > 0 || !sink.started) await sink.send(last.subarray(0, filled));
+    if (rest.length > 0 || !sink.started) await sink.send(rest);
     return {
       key,
       size,
@@ -282,7 +280,7 @@ export async function stageObject(
     await abort();
     throw err;
   } finally {
-    givePartBuffer(part);
+    received?.release();
   }
 }
 

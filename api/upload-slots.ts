@@ -1,7 +1,7 @@
-// Load shedding: one process streams at most MAX_CONCURRENT_UPLOADS uploads at once. Each holds up
-// to `uploadBufferBytes` of memory, so the cap bounds the pod's memory; beyond it a request is
-// answered 503 with Retry-After before its body is read, instead of every upload in flight dying
-// with the pod when it passes its memory limit.
+// Load shedding: one process streams at most MAX_CONCURRENT_UPLOADS uploads at once. Part buffers
+// have a budget of their own (part-buffers.ts); the cap bounds the rest (connections, parsers,
+// waiting uploads). Beyond it a request is answered 503 with Retry-After before its body is read,
+// instead of every upload in flight dying with the pod when it passes its memory limit.
 import type { FastifyInstance } from "fastify";
 import { tooBusy } from "./errors";
 import type { Metrics } from "./metrics";
@@ -23,7 +23,7 @@ export function shedUploadsBeyond(app: FastifyInstance, max: number, metrics: Me
     if (!request.routeOptions.config.streamsFiles) return;
     if (inFlight >= max) {
       metrics.uploadsShed.inc();
-      throw tooBusy(max);
+      throw tooBusy(`this instance is already receiving ${max} uploads`);
     }
     inFlight += 1;
     metrics.uploadsInFlight.set(inFlight);

@@ -5,6 +5,33 @@
 export const DEFAULT_MAX_CONCURRENT_UPLOADS = 16;
 export const MAX_CONCURRENT_UPLOADS_LIMIT = 1024;
 
+/**
+ * How long a connection may sit with nothing received before the API closes it (the socket's idle
+ * timeout): a client that stalls mid-body is let go after this.
+ */
+export const SOCKET_IDLE_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a request to MinIO may go without a byte either way before the API gives up on it and
+ * answers 503. Below write quorum MinIO holds requests unanswered for minutes (`npm run faults`: two
+ * nodes of four down); the API must answer its client before the client's connection idles out, even
+ * when a commit, the check whether it happened and the abort each meet the silence in turn.
+ */
+export const STORAGE_IDLE_TIMEOUT_MS = SOCKET_IDLE_TIMEOUT_MS / 4;
+
+/**
+ * The buffer budget: what one API process holds at most in part buffers, across all its uploads
+ * (api/part-buffers.ts). 64 MiB is 12 parts of S3's smallest size: a single upload still receives a
+ * part while it sends the previous one, and many at once take turns, as MinIO serves them anyway.
+ */
+export const PART_BUFFER_BUDGET_BYTES = 64 * 1024 * 1024;
+/**
+ * How long an upload waits for a part buffer before it is answered 503 TOO_BUSY. Well below the
+ * socket's idle timeout: a waiting upload reads nothing, and its client must get the answer, not a
+ * cut connection.
+ */
+export const PART_BUFFER_WAIT_MS = SOCKET_IDLE_TIMEOUT_MS / 2;
+
 /** Port of the API's metrics listener: apart from the public port, never in the Service clients use. */
 export const DEFAULT_METRICS_PORT = 9464;
 

@@ -5,6 +5,7 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { partBufferPool } from "../../api/part-buffers";
 import { dataClient } from "../../api/storage";
 import { MIN_PART_SIZE, partSizeFor, streamToObject } from "../../api/stream-upload";
 import { startCorruptingProxy } from "../helpers/corrupting-proxy";
@@ -179,6 +180,40 @@ describe("receiving while sending", () => {
     ).rejects.toThrow("part refused");
     expect(read()).toBeLessThan(data.length);
     await nothingLeft(key);
+  });
+});
+
+describe("the buffer budget", () => {
+  it("more large uploads than the budget has buffers take turns: all stored whole, no buffer beyond it", async () => {
+    const pool = partBufferPool(MIN_PART_SIZE);
+    const uploads = pool.budget + 4;
+    const files = Array.from({ length: uploads }, () => randomBytes(2 * MIN_PART_SIZE + 1000));
+    let smallDone = false;
+    const results = Promise.all(
+      files.map((data, i) =>
+        streamToObject(h.apiClient, bucket, `uploads/stream/budget-${i}.bin`, Readable.from([data]), {
+          headers,
+          partSize: MIN_PART_SIZE,
+          verify: () => undefined,
+        }),
+      ),
+    );
+    // A small file needs no part buffer: it does not wait behind the large ones.
+    await streamToObject(h.apiClient, bucket, "uploads/stream/budget-small.bin", source(64 * 1024), {
+      headers,
+      partSize: MIN_PART_SIZE,
+      verify: () => undefined,
+    }).then(() => {
+      smallDone = true;
+    });
+    const stored = await results;
+    expect(smallDone).toBe(true);
+    expect(pool.allocated).toBeLessThanOrEqual(pool.budget);
+    for (const [i, data] of files.entries()) {
+      expect(stored[i]?.size).toBe(data.length);
+      const body = await readAll(await h.client.getObject(bucket, `uploads/stream/budget-${i}.bin`));
+      expect(body.equals(data)).toBe(true);
+    }
   });
 });
 
