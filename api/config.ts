@@ -17,6 +17,7 @@ import {
   REGION_PATTERN,
   S3_MIN_PART_BYTES,
   SIGV4_MAX_EXPIRY_SECONDS,
+  STORAGE_IDLE_TIMEOUT_MS,
 } from "../rules/api-settings";
 import { BUCKET_NAME_RULE, isValidBucketName } from "../rules/buckets";
 import { endpointUrlProblem, originProblem, redactUrlCredentials } from "../rules/network";
@@ -30,6 +31,12 @@ export interface MinioSettings {
   region: string;
   accessKey: string;
   secretKey: string;
+  /**
+   * How long a request to MinIO may go without a byte before it is given up (answered 503). Optional
+   * MINIO_IDLE_TIMEOUT_MS, at most the default STORAGE_IDLE_TIMEOUT_MS (15 s); not part of the Pulumi
+   * contract: only lowered, e.g. by tests.
+   */
+  idleTimeoutMs: number;
 }
 
 export interface Config {
@@ -208,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       region,
       accessKey: required(env, "MINIO_ACCESS_KEY"),
       secretKey: required(env, "MINIO_SECRET_KEY"),
+      idleTimeoutMs: integer(env, "MINIO_IDLE_TIMEOUT_MS", STORAGE_IDLE_TIMEOUT_MS, 100, STORAGE_IDLE_TIMEOUT_MS),
     },
     buckets: { uploads, artifacts },
     apiKeys,

@@ -1,11 +1,12 @@
-// A commit MinIO carried out whose answer never reached the API (a node died between the two, as
-// `npm run faults` saw): the write happened, so the client is told 201, not 503 (a refused upload
-// that was stored anyway) or 409 (a save that "lost" to itself).
+// MinIO's answers lost or never given, as `npm run faults` saw them. A commit MinIO carried out whose
+// answer never reached the API (a node died between the two): the write happened, so the client is
+// told 201, not 503 (a refused upload that was stored anyway) or 409 (a save that "lost" to itself).
+// A request MinIO holds without answering: the client gets 503 before its own connection idles out.
 import { Agent, request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HoldingProxy, startHoldingProxy } from "../helpers/holding-proxy";
 import { readAll } from "../helpers/minio";
-import { auth, file, type Harness, multipart, startHarness } from "./support";
+import { auth, file, type Harness, multipart, pendingUploads, startHarness } from "./support";
 
 let h: Harness;
 let proxy: HoldingProxy;
@@ -93,5 +94,51 @@ describe("MinIO failing in the middle of an upload, over a real connection", () 
     expect((await send("/healthz", "GET")).status).toBe(200);
     expect(Date.now() - started).toBeLessThan(5000);
     agent.destroy();
+  });
+});
+
+describe("MinIO holding a request without answering (below write quorum it does, for minutes)", () => {
+  // The idle limit lowered from 15 s, so the test is quick; the rule is the same.
+  let quick: Awaited<ReturnType<Harness["appWith"]>>;
+  beforeAll(async () => {
+    quick = await h.appWith({ MINIO_ENDPOINT: proxy.url, MINIO_IDLE_TIMEOUT_MS: "1000" });
+  });
+
+  it("an upload whose part MinIO never answers is answered 503 with Retry-After, and aborted", async () => {
+    const held = proxy.holdNext((r) => r.method === "PUT" && r.query.get("partNumber") === "2");
+    const body = multipart([file(Buffer.alloc(12 * 1024 * 1024, 2), "held-part.bin", "application/octet-stream")]);
+    const started = Date.now();
+    const res = await quick.inject({
+      method: "POST",
+      url: "/v1/uploads",
+      headers: { ...auth, ...body.headers },
+      payload: body.payload,
+    });
+    expect(res.statusCode, res.body).toBe(503);
+    expect(res.headers["retry-after"]).toBe("5");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    (await held).drop();
+    const key =
+      proxy.seen
+        .find((r) => r.includes("held-part.bin"))
+        ?.split(" ")[1]
+        ?.split("?")[0] ?? "";
+    expect(key).toContain("held-part.bin");
+    const objectKey = decodeURIComponent(key.slice(`/${h.config.buckets.uploads}/`.length));
+    expect(await pendingUploads(h.client, h.config.buckets.uploads, objectKey)).toEqual([]);
+  });
+
+  it("a download link whose object check MinIO never answers is answered 503 with Retry-After", async () => {
+    const held = proxy.holdNext((r) => r.method === "HEAD");
+    const started = Date.now();
+    const res = await quick.inject({
+      method: "GET",
+      url: `/v1/objects/${h.config.buckets.uploads}/url?key=uploads/held-head.txt`,
+      headers: auth,
+    });
+    expect(res.statusCode, res.body).toBe(503);
+    expect(res.headers["retry-after"]).toBe("5");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    (await held).drop();
   });
 });
