@@ -23,6 +23,13 @@ export interface Verdict {
   reset: number;
   /** What the client saw for those, by error code. */
   unansweredErrors: Record<string, number>;
+  /** The cut ones: what they were, and how long after they started (the timeout that cut them shows). */
+  cuts: { what: string; phase: string; seconds: number }[];
+  /**
+   * Of those, the API's requests it cut itself (not MinIO's answers to links, not a client that
+   * stopped sending): while the API lives, each is a client left without its 503.
+   */
+  cutByApi: number;
   /** Requests with no answer within the client's deadline (must be 0). */
   hung: number;
   /** Saves readers can see although the API answered an error (must be 0). */
@@ -125,6 +132,8 @@ export async function verify(client: Minio.Client, outcomes: Outcome[], options:
     unanswered: 0,
     reset: 0,
     unansweredErrors: {},
+    cuts: [],
+    cutByApi: 0,
     hung: outcomes.filter((o) => o.hung).length,
     visibleAfterRefusal: [],
     orphaned: 0,
@@ -138,9 +147,13 @@ export async function verify(client: Minio.Client, outcomes: Outcome[], options:
   for (const o of outcomes) {
     if (o.status === undefined) {
       verdict.unanswered++;
-      if (o.error !== "ECONNREFUSED") verdict.reset++;
       const what = `${o.op} ${o.error ?? "no answer"}`;
       verdict.unansweredErrors[what] = (verdict.unansweredErrors[what] ?? 0) + 1;
+      if (o.error !== "ECONNREFUSED") {
+        verdict.reset++;
+        verdict.cuts.push({ what, phase: o.phase, seconds: o.ms / 1000 });
+        if (o.answeredBy === "api" && !o.clientStalled) verdict.cutByApi++;
+      }
     } else if (o.status === 503 && o.retryAfter) verdict.refused++;
     else if (o.status >= 300) {
       const what = `${o.answeredBy === "minio" ? MINIO_ANSWER : ""}${o.status}${o.code ? ` ${o.code}` : ""}`;
@@ -203,9 +216,13 @@ export async function verify(client: Minio.Client, outcomes: Outcome[], options:
   return verdict;
 }
 
-/** The rules every fault must keep, as failures: empty when the fault lost and left nothing. */
-export function violations(v: Verdict, documented: readonly string[]): string[] {
+/**
+ * The rules every fault must keep, as failures: empty when the fault lost and left nothing.
+ * `apiAlive`: the fault leaves the API process running, so every request to it gets an answer.
+ */
+export function violations(v: Verdict, documented: readonly string[], apiAlive = true): string[] {
   const problems: string[] = [];
+  if (apiAlive && v.cutByApi > 0) problems.push(`${v.cutByApi} requests cut by the API without an answer`);
   if (v.lost.length > 0) problems.push(`${v.lost.length} acknowledged objects lost: ${v.lost.slice(0, 5).join(", ")}`);
   if (v.hung > 0) problems.push(`${v.hung} requests hung past the client's deadline`);
   if (v.mismatched > 0) problems.push(`${v.mismatched} downloads with other bytes than acknowledged`);

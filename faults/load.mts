@@ -44,6 +44,8 @@ export interface Outcome {
   mismatch?: boolean;
   /** Which server answered a download: MinIO (through the link) rather than the API. */
   answeredBy: "api" | "minio";
+  /** The client stopped sending mid-body on purpose: the API closing its connection is the contract. */
+  clientStalled?: boolean;
 }
 
 export const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
@@ -266,6 +268,7 @@ export async function throttledUpload(
   stopAfter = Number.POSITIVE_INFINITY,
 ): Promise<Outcome> {
   const outcome = newOutcome("upload", phase);
+  if (Number.isFinite(stopAfter)) outcome.clientStalled = true;
   const data = body(size);
   const sent: SentObject = { name: `${outcome.marker}.bin`, sha256: sha256(data), size };
   outcome.objects.push(sent);

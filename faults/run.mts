@@ -93,7 +93,7 @@ async function runFault(env: FaultEnvironment, fault: Fault, round: number, opti
   const note = await fault.afterwards?.(env, outcomes, options.short);
   if (note) log(`   ${note}`);
   const apiSurvived = env.api.child.pid === apiBefore && env.api.child.exitCode === null;
-  const problems = violations(verdict, fault.documented ?? []);
+  const problems = violations(verdict, fault.documented ?? [], !fault.restartsApi);
   if (!fault.restartsApi && !apiSurvived) problems.push("the API process did not live through the fault");
   return { fault, verdict, recoverySeconds: recovery, apiSurvived, problems, note };
 }
@@ -115,6 +115,7 @@ export async function runFaults(options: RunOptions): Promise<RunReport> {
         );
         for (const late of v.late) log(`   late: ${late.key} read back after ${late.seconds.toFixed(1)} s`);
         if (v.unanswered) log(`   unanswered: ${JSON.stringify(v.unansweredErrors)}`);
+        for (const cut of v.cuts) log(`   cut: ${cut.what} (${cut.phase} the fault) after ${cut.seconds.toFixed(1)} s`);
         const apiLog = env.apiLog();
         for (const line of apiLog.slice(logSeen)) log(`   api: ${line.slice(0, 400)}`);
         logSeen = apiLog.length;
@@ -204,7 +205,8 @@ async function main(argv: string[]): Promise<number> {
   const report = await runFaults({ short, only, log });
   const text = renderReport(report, short);
   console.log(`\n${text}`);
-  if (!short || argv.includes("--write")) {
+  // Only a full run of every fault is the report; `--write` forces it.
+  if ((!short && only.length === 0) || argv.includes("--write")) {
     writeReport(join(resolve(import.meta.dirname, ".."), "RELIABILITY.md"), text);
     log("RELIABILITY.md written");
   }

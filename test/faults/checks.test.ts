@@ -12,6 +12,8 @@ const clean: Verdict = {
   unanswered: 1,
   reset: 0,
   unansweredErrors: { "upload ECONNREFUSED": 1 },
+  cuts: [],
+  cutByApi: 0,
   hung: 0,
   visibleAfterRefusal: [],
   orphaned: 1,
@@ -50,5 +52,11 @@ describe("fault suite rules", () => {
       otherAnswers: { "500 INTERNAL": 1, "404 OBJECT_NOT_FOUND": 1, "MinIO 400 XMinioBackendDown": 2 },
     };
     expect(violations(v, ["404 OBJECT_NOT_FOUND"])).toEqual(["answers outside the contract: 500 INTERNAL (x1)"]);
+  });
+
+  it("a request the living API cut without an answer fails; the same cut by a killed API does not", () => {
+    const cut = { ...clean, unanswered: 2, reset: 1, cutByApi: 1 };
+    expect(violations(cut, [])).toEqual(["1 requests cut by the API without an answer"]);
+    expect(violations(cut, [], false)).toEqual([]);
   });
 });
