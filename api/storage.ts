@@ -9,6 +9,7 @@ import * as Minio from "minio";
 import { minioClientOptions } from "../rules/minio-client";
 import type { Config, MinioSettings } from "./config";
 import { contentDisposition } from "./content-disposition";
+import { isStorageUnavailable } from "./errors";
 
 export interface Storage {
   /** Client for data calls (in-cluster endpoint). */
@@ -80,6 +81,10 @@ function client(endpoint: URL, settings: MinioSettings, agent?: HttpAgent): Mini
   return new Minio.Client({
     ...minioClientOptions(endpoint, settings, settings.region),
     ...(agent ? { transportAgent: agent } : {}),
+    // A 5xx from MinIO is answered 503 with Retry-After at once, and the client retries: minio-js'
+    // own retry doubled how long a request could wait on a MinIO in trouble (`npm run faults`, two
+    // nodes down: a chain of slow 503s outlasted the client's connection).
+    retryOptions: { disableRetry: true },
   });
 }
 
@@ -119,6 +124,31 @@ export function storageAgent(protocol: string, idleMs: number): HttpAgent {
     return socket;
   };
   return agent;
+}
+
+/** How long the API keeps asking, while MinIO is unreachable, what a failed commit left. */
+const VERIFY_WINDOW_MS = 15_000;
+
+/**
+ * What a write whose answer was lost left at `key`: its stat, or undefined when nothing is there or
+ * MinIO stays unreachable for VERIFY_WINDOW_MS. Asked again while MinIO is unreachable: a whole
+ * MinIO stopping right after a write (`npm run faults`) took the write and the answer with it, and
+ * a single check then failed too, so a save that had landed was answered 503.
+ */
+export async function statAfterFailure(
+  client: Minio.Client,
+  bucket: string,
+  key: string,
+): Promise<Minio.BucketItemStat | undefined> {
+  const deadline = Date.now() + VERIFY_WINDOW_MS;
+  for (;;) {
+    try {
+      return await client.statObject(bucket, key);
+    } catch (err) {
+      if (!isStorageUnavailable(err) || Date.now() > deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 /** How long a background cleanup is retried before it is left to MinIO's own (24 h) expiry. */

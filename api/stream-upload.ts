@@ -14,6 +14,7 @@ import { crc32 } from "node:zlib";
 import type * as Minio from "minio";
 import { S3_MAX_PARTS, S3_MIN_PART_BYTES } from "../rules/api-settings";
 import { type PartBufferPool, partBufferPool } from "./part-buffers";
+import { statAfterFailure } from "./storage";
 
 /**
  * Every part carries its CRC32, which MinIO checks (a mismatch is refused with
@@ -88,6 +89,9 @@ export interface StagedObject {
   abort(): Promise<void>;
 }
 
+/** How long a failed request's answer waits for its abort (see MultipartSink.abort). */
+const ABORT_ANSWER_WAIT_MS = 2000;
+
 /** One multipart upload, started on its first part. */
 class MultipartSink {
   private uploadId: string | undefined;
@@ -131,7 +135,11 @@ class MultipartSink {
     this.uploadId = undefined;
     if (uploadId === undefined) return;
     const attempt = () => this.client.abortMultipartUpload(this.bucket, this.key, uploadId);
-    await attempt().catch((err) => onFailure?.(err, attempt));
+    const aborted = attempt().catch((err) => onFailure?.(err, attempt));
+    // The answer waits for the abort only so long: MinIO in trouble can hold it up to the idle limit,
+    // and the client's answer must come before its connection idles out. A slow abort goes on, and
+    // is retried later if it fails; the parts it drops were never visible.
+    await Promise.race([aborted, new Promise((resolve) => setTimeout(resolve, ABORT_ANSWER_WAIT_MS).unref())]);
   }
 }
 
@@ -229,7 +237,7 @@ async function readParts(
  * ETag; otherwise throws `err`. Found by `npm run faults`: refused uploads that were stored.
  */
 async function committedAnyway(client: Minio.Client, bucket: string, key: string, size: number, err: unknown) {
-  const stat = await client.statObject(bucket, key).catch(() => undefined);
+  const stat = await statAfterFailure(client, bucket, key);
   if (stat && stat.size === size) return stat.etag;
   throw err;
 }

@@ -87,7 +87,8 @@ async function runFault(env: FaultEnvironment, fault: Fault, round: number, opti
   const verdict = await verify(env.hotRoot, outcomes, {
     buckets: [env.outputs.uploadsBucket, env.outputs.artifactsBucket],
     readBackMs: 30_000,
-    abortGraceMs: 20_000,
+    // The API retries a failed abort in the background, backing off to 30 s between tries.
+    abortGraceMs: 60_000,
     apiCrashed: fault.crashesApi === true,
   });
   const note = await fault.afterwards?.(env, outcomes, options.short);

@@ -28,7 +28,7 @@ import {
   safeName,
 } from "../keys";
 import { expiresQuery, ListedArtifact, multipartBody, StoredArtifact } from "../schemas";
-import { isS3Error } from "../storage";
+import { isS3Error, statAfterFailure } from "../storage";
 
 /** Largest result JSON accepted (it is parsed in memory to be re-indented). */
 export const RESULT_MAX_BYTES = 1024 * 1024;
@@ -201,7 +201,7 @@ export const executionRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }>
       // The write may have happened although its answer was lost (a MinIO node died in between; or
       // the client's own retry of it then met our result.json): result.json naming this attempt is
       // this save's commit, whatever the error said. Found by `npm run faults`.
-      const existing = await storage.stat(bucket, key).catch(() => undefined);
+      const existing = await statAfterFailure(storage.data, bucket, key);
       if (existing && committedAttempt(existing) === attempt) return stored(existing.etag);
       if (isS3Error(err, "PreconditionFailed")) throw alreadySaved(executionId);
       throw err;

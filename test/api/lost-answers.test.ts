@@ -68,6 +68,31 @@ describe("a commit whose answer was lost", () => {
   });
 });
 
+describe("a commit whose answer was lost while MinIO was unreachable", () => {
+  it("a save is still answered 201: the check is asked again until MinIO answers", async () => {
+    const put = proxy.holdNext((r) => r.method === "PUT" && r.path.endsWith("/run-lost-twice/result.json"), {
+      reachServer: true,
+    });
+    const body = multipart([
+      { name: "result", contentType: "application/json", data: '{"ok":true}' },
+      { name: "files", filename: "out.txt", contentType: "text/plain", data: "output" },
+    ]);
+    const response = app.inject({
+      method: "POST",
+      url: "/v1/executions/run-lost-twice/artifacts",
+      headers: { ...auth, ...body.headers },
+      payload: body.payload,
+    });
+    const held = await put;
+    // The check after the lost answer is cut too, as when the whole MinIO stops right after a write.
+    const check = proxy.holdNext((r) => r.method === "HEAD" && r.path.endsWith("/run-lost-twice/result.json"));
+    held.drop();
+    (await check).drop();
+    const res = await response;
+    expect(res.statusCode, res.body).toBe(201);
+  });
+});
+
 describe("MinIO failing in the middle of an upload, over a real connection", () => {
   it("the client gets its 503 with Retry-After, and its connection serves the next request at once", async () => {
     const url = await app.listen({ port: 0, host: "127.0.0.1" });
