@@ -141,9 +141,14 @@ export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
   // read and dropped, as Node does for a body no one reads. Left unread it would block the
   // connection, and a client's next request on it would wait behind it until the idle timeout cut
   // both (`npm run faults` saw requests reset after 66 s). Closing instead would cut the client off
-  // while it still sends, before it reads this answer.
+  // while it still sends, before it reads this answer. The body is first taken from the multipart
+  // parser it is piped to: that parser stops reading once nobody reads the file it holds, and its
+  // back-pressure paused the body again (`npm run faults`, two nodes down: the cuts went on).
   const body = reply.request.raw;
-  if (!body.complete) body.resume();
+  if (!body.complete) {
+    body.unpipe();
+    body.resume();
+  }
   return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.code, error.message));
 }
 
