@@ -20,6 +20,7 @@ import {
   minioClient,
   withStateConnection,
 } from "./minio-connection";
+import { retryWhile } from "./retry";
 import type { MinioTier } from "./tier";
 
 /** Inputs of a {@link BucketLifecycle}. */
@@ -88,23 +89,17 @@ export async function writeLifecycle(
   doc: NormalDocument,
   tierWaitMs = TIER_PROPAGATION_WAIT_MS,
 ): Promise<void> {
-  const deadline = Date.now() + tierWaitMs;
-  for (;;) {
-    try {
-      if (doc.length === 0) await client.removeBucketLifecycle(bucket);
-      else await client.setBucketLifecycle(bucket, toMinioLifecycle(doc) as unknown as Minio.LifecycleConfig);
-      return;
-    } catch (err) {
-      const e = err as { code?: string; message?: string };
-      if (e.code === "InvalidStorageClass" && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        continue;
-      }
-      const waited = e.code === "InvalidStorageClass" ? ` (the tier still unknown after ${tierWaitMs} ms)` : "";
-      throw new Error(
-        `setting the lifecycle of bucket "${bucket}" failed: ${e.code ?? "error"}: ${e.message}${waited}`,
-      );
-    }
+  const write = async () => {
+    if (doc.length === 0) await client.removeBucketLifecycle(bucket);
+    else await client.setBucketLifecycle(bucket, toMinioLifecycle(doc) as unknown as Minio.LifecycleConfig);
+  };
+  const tierUnknown = (err: unknown) => (err as { code?: string }).code === "InvalidStorageClass";
+  try {
+    await retryWhile(write, { passes: tierUnknown, forMs: tierWaitMs, everyMs: 500 });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const waited = tierUnknown(err) ? ` (the tier still unknown after ${tierWaitMs} ms)` : "";
+    throw new Error(`setting the lifecycle of bucket "${bucket}" failed: ${e.code ?? "error"}: ${e.message}${waited}`);
   }
 }
 

@@ -5,6 +5,7 @@ import { MINIO_UNAVAILABLE_CODES } from "../../rules/minio-unavailable";
 import { tierNameProblem } from "../../rules/tiers";
 import { encryptData } from "./madmin-encryption";
 import type { MinioConnection } from "./minio-connection";
+import { retryWhile } from "./retry";
 
 /**
  * A small typed client for MinIO's admin API (`/minio/admin/v3`): remote tiers and the IAM calls the
@@ -103,16 +104,11 @@ export async function adminRequest(
   request: AdminRequest,
   timeoutMs = defaultTimeoutMs,
 ): Promise<AdminResponse> {
-  const deadline = Date.now() + STARTING_SERVER_WAIT_MS;
-  for (;;) {
-    try {
-      return await sendAdminRequest(connection, request, timeoutMs);
-    } catch (err) {
-      const starting = isMinioAdminError(err) && MINIO_UNAVAILABLE_CODES.includes(err.code);
-      if (!starting || Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
+  return retryWhile(() => sendAdminRequest(connection, request, timeoutMs), {
+    passes: (err) => isMinioAdminError(err) && MINIO_UNAVAILABLE_CODES.includes(err.code),
+    forMs: STARTING_SERVER_WAIT_MS,
+    everyMs: 1000,
+  });
 }
 
 async function sendAdminRequest(

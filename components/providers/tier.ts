@@ -20,6 +20,7 @@ import {
   type MinioConnectionInput,
   withStateConnection,
 } from "./minio-connection";
+import { retryWhile } from "./retry";
 
 /** Credentials of the remote (cold) storage a tier writes to. */
 export interface TierCredentials {
@@ -128,15 +129,12 @@ const drainWaitMs = 30_000;
  * remote is not empty) for a while, and force only after that.
  */
 async function removeWhenDrained(connection: MinioConnection, name: string): Promise<void> {
-  const deadline = Date.now() + drainWaitMs;
-  for (;;) {
-    try {
-      return await removeTier(connection, name);
-    } catch (err) {
-      if (!isMinioAdminError(err, "XMinioAdminTierBackendNotEmpty")) throw err;
-      if (Date.now() > deadline) return removeTier(connection, name, { force: true });
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+  const notEmpty = (err: unknown) => isMinioAdminError(err, "XMinioAdminTierBackendNotEmpty");
+  try {
+    await retryWhile(() => removeTier(connection, name), { passes: notEmpty, forMs: drainWaitMs, everyMs: 500 });
+  } catch (err) {
+    if (!notEmpty(err)) throw err;
+    await removeTier(connection, name, { force: true });
   }
 }
 
