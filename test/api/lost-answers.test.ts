@@ -22,6 +22,24 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** A save whose result.json MinIO writes, its answer held at the proxy (drop it to lose it). */
+function saveWithResultAnswerHeld(executionId: string) {
+  const held = proxy.holdNext((r) => r.method === "PUT" && r.path.endsWith(`/${executionId}/result.json`), {
+    reachServer: true,
+  });
+  const body = multipart([
+    { name: "result", contentType: "application/json", data: '{"ok":true}' },
+    { name: "files", filename: "out.txt", contentType: "text/plain", data: "output" },
+  ]);
+  const response = app.inject({
+    method: "POST",
+    url: `/v1/executions/${executionId}/artifacts`,
+    headers: { ...auth, ...body.headers },
+    payload: body.payload,
+  });
+  return { held, response };
+}
+
 describe("a commit whose answer was lost", () => {
   it("an upload MinIO stored is answered 201 with its object", async () => {
     const held = proxy.holdNext((r) => r.method === "PUT" && r.path.endsWith("/lost-answer.txt"), {
@@ -42,19 +60,7 @@ describe("a commit whose answer was lost", () => {
   });
 
   it("a save whose result.json MinIO wrote is answered 201, and the save is there", async () => {
-    const held = proxy.holdNext((r) => r.method === "PUT" && r.path.endsWith("/run-lost-answer/result.json"), {
-      reachServer: true,
-    });
-    const body = multipart([
-      { name: "result", contentType: "application/json", data: '{"ok":true}' },
-      { name: "files", filename: "out.txt", contentType: "text/plain", data: "output" },
-    ]);
-    const response = app.inject({
-      method: "POST",
-      url: "/v1/executions/run-lost-answer/artifacts",
-      headers: { ...auth, ...body.headers },
-      payload: body.payload,
-    });
+    const { held, response } = saveWithResultAnswerHeld("run-lost-answer");
     (await held).drop();
     const res = await response;
     expect(res.statusCode, res.body).toBe(201);
@@ -70,19 +76,7 @@ describe("a commit whose answer was lost", () => {
 
 describe("a commit whose answer was lost while MinIO was unreachable", () => {
   it("a save is still answered 201: the check is asked again until MinIO answers", async () => {
-    const put = proxy.holdNext((r) => r.method === "PUT" && r.path.endsWith("/run-lost-twice/result.json"), {
-      reachServer: true,
-    });
-    const body = multipart([
-      { name: "result", contentType: "application/json", data: '{"ok":true}' },
-      { name: "files", filename: "out.txt", contentType: "text/plain", data: "output" },
-    ]);
-    const response = app.inject({
-      method: "POST",
-      url: "/v1/executions/run-lost-twice/artifacts",
-      headers: { ...auth, ...body.headers },
-      payload: body.payload,
-    });
+    const { held: put, response } = saveWithResultAnswerHeld("run-lost-twice");
     const held = await put;
     // The check after the lost answer is cut too, as when the whole MinIO stops right after a write.
     const check = proxy.holdNext((r) => r.method === "HEAD" && r.path.endsWith("/run-lost-twice/result.json"));
