@@ -7,6 +7,7 @@ import { Agent as HttpsAgent } from "node:https";
 import aws4 from "aws4";
 import * as Minio from "minio";
 import { minioClientOptions } from "../rules/minio-client";
+import { retryWhile } from "../rules/retry";
 import type { Config, MinioSettings } from "./config";
 import { contentDisposition } from "./content-disposition";
 import { isStorageUnavailable } from "./errors";
@@ -140,15 +141,10 @@ export async function statAfterFailure(
   bucket: string,
   key: string,
 ): Promise<Minio.BucketItemStat | undefined> {
-  const deadline = Date.now() + VERIFY_WINDOW_MS;
-  for (;;) {
-    try {
-      return await client.statObject(bucket, key);
-    } catch (err) {
-      if (!isStorageUnavailable(err) || Date.now() > deadline) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
+  const stat = () => client.statObject(bucket, key);
+  return retryWhile(stat, { passes: isStorageUnavailable, forMs: VERIFY_WINDOW_MS, everyMs: 1000 }).catch(
+    () => undefined,
+  );
 }
 
 /** How long a background cleanup is retried before it is left to MinIO's own (24 h) expiry. */

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as Minio from "minio";
+import { retryWhile } from "../../rules/retry";
 import { bucketNameProblem } from "./bucket";
 import { isKnown } from "./dynamic-values";
 import {
@@ -20,7 +21,6 @@ import {
   minioClient,
   withStateConnection,
 } from "./minio-connection";
-import { retryWhile } from "./retry";
 import type { MinioTier } from "./tier";
 
 /** Inputs of a {@link BucketLifecycle}. */

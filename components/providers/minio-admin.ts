@@ -2,10 +2,10 @@ import * as http from "node:http";
 import * as https from "node:https";
 import aws4 from "aws4";
 import { MINIO_UNAVAILABLE_CODES } from "../../rules/minio-unavailable";
+import { retryWhile } from "../../rules/retry";
 import { tierNameProblem } from "../../rules/tiers";
 import { encryptData } from "./madmin-encryption";
 import type { MinioConnection } from "./minio-connection";
-import { retryWhile } from "./retry";
 
 /**
  * A small typed client for MinIO's admin API (`/minio/admin/v3`): remote tiers and the IAM calls the

@@ -1,5 +1,6 @@
 import { pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { retryWhile } from "../../rules/retry";
 import { bucketNameProblem } from "./bucket";
 import { isKnown } from "./dynamic-values";
 import {
@@ -20,7 +21,6 @@ import {
   type MinioConnectionInput,
   withStateConnection,
 } from "./minio-connection";
-import { retryWhile } from "./retry";
 
 /** Credentials of the remote (cold) storage a tier writes to. */
 export interface TierCredentials {

@@ -1,6 +1,6 @@
-// The providers' wait for a MinIO that is not ready yet, without a server.
+// Waiting out a MinIO that is not ready yet (providers and API), without a server.
 import { describe, expect, it } from "vitest";
-import { retryWhile } from "../../../components/providers/retry";
+import { retryWhile } from "../../rules/retry";
 
 const failing = (codes: string[]) => {
   let calls = 0;

@@ -1,6 +1,7 @@
-// The providers' one way to wait out a MinIO that is not ready for a call yet: ask again while the
-// failure is one that passes (a cluster still starting, a tier not yet known to every node, a tier
-// still draining), for a bounded time, and let any other failure through at once.
+// One way to wait out a MinIO that is not ready for a call yet, for the providers and the API: ask
+// again while the failure is one that passes (a cluster still starting, a tier not yet known to
+// every node, a tier still draining, MinIO unreachable right after a write), for a bounded time, and
+// let any other failure through at once.
 
 export interface RetryWhile {
   /** Whether this failure is worth asking again for. */
