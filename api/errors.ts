@@ -85,8 +85,10 @@ export function isStorageUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === "string" && (NETWORK_CODES.has(code) || BUSY_CODES.has(code))) return true;
-  // minio-js retries 5xx answers once and then throws a plain Error with this text.
-  if (/Retryable HTTP status: 5\d\d|socket hang up/.test(err.message)) return true;
+  // minio-js throws a plain Error with this text for the statuses it deems retryable (408, 429,
+  // 499, 5xx; its retries are off, the client retries on our 503). MinIO answers 499 for a request
+  // it cancelled itself while stopping (`npm run faults`, hot MinIO stopped): not the API's doing.
+  if (/Retryable HTTP status: \d{3}|socket hang up/.test(err.message)) return true;
   const cause = (err as { cause?: unknown }).cause;
   return cause !== undefined && cause !== err && isStorageUnavailable(cause);
 }

@@ -19,6 +19,8 @@ describe("error mapping", () => {
       withCode("The specified multipart upload does not exist.", "NoSuchUpload"),
       withCode("Write quorum could not be established", "XMinioWriteQuorum"),
       new Error("Retryable HTTP status: 503"),
+      // MinIO cancelling its own request while it stops (found by `npm run faults`).
+      new Error("Request failed after 0 retries: Error: Retryable HTTP status: 499"),
       new Error("wrapped", { cause: withCode("x", "EHOSTUNREACH") }),
     ]) {
       expect(isStorageUnavailable(err), err.message).toBe(true);
