@@ -19,9 +19,15 @@ export interface ApiProcess {
 export async function startApiProcess(
   bundle: string,
   env: Record<string, string>,
-  options: { port: number; ready?: "ready" | "listening"; stdout?: "ignore" | "inherit" | number },
+  options: {
+    port: number;
+    ready?: "ready" | "listening";
+    stdout?: "ignore" | "inherit" | number;
+    /** Options for node itself, before the bundle (e.g. --inspect for the benchmark's profiles). */
+    nodeArgs?: string[];
+  },
 ): Promise<ApiProcess> {
-  const child = spawn(process.execPath, [bundle], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), bundle], {
     env: { PATH: process.env.PATH ?? "", ...env, HOST: "127.0.0.1", PORT: String(options.port) },
     stdio: ["ignore", options.stdout ?? "ignore", options.stdout === undefined ? "inherit" : options.stdout],
   });
