@@ -1,8 +1,9 @@
 // `npm run bench`: the data path measured side by side in one run, on this machine, against its peers:
 // a direct upload to the same MinIO (presigned PUTs), our API as deployed (the bundle, its own MinIO
 // user), and the seed guide's FastAPI handler (bench/peers). Prints a table of absolute figures and
-// ratios and writes it, with the machine's description, to BENCHMARKS.md. Nothing here is a test:
-// machines are shared and noisy, so only ratios measured in the same run are compared.
+// ratios and writes it, with the machine's description, to BENCHMARKS.md, followed by where the time
+// went (bench/profile.mts: CPU per process, profiles of the API). Nothing here is a test: machines
+// are shared and noisy, so only ratios measured in the same run are compared.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
