@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { partBufferPool } from "../../api/part-buffers";
 import { dataClient } from "../../api/storage";
-import { MIN_PART_SIZE, partSizeFor, streamToObject } from "../../api/stream-upload";
+import { MIN_PART_SIZE, PARTS_IN_FLIGHT, partSizeFor, streamToObject } from "../../api/stream-upload";
 import { startCorruptingProxy } from "../helpers/corrupting-proxy";
 import { readAll } from "../helpers/minio";
 import { auth, BOUNDARY, fixedId, type Harness, listKeys, MiB, pendingUploads, startHarness, waitFor } from "./support";
@@ -145,6 +145,36 @@ describe("receiving while sending", () => {
     });
     expect(result.size).toBe(data.length);
     expect(readWhileSending[0]).toBeGreaterThan(MIN_PART_SIZE + 64 * 1024);
+    expect((await readAll(await h.client.getObject(bucket, key))).equals(data)).toBe(true);
+  });
+
+  it("sends up to PARTS_IN_FLIGHT parts at once while buffers are free; parts finishing out of order keep their place", async () => {
+    const data = randomBytes(7 * MIN_PART_SIZE + 4321);
+    const { stream } = counted(data);
+    let sending = 0;
+    let most = 0;
+    const finished: number[] = [];
+    const client = withUploadPart(async (partNumber, send) => {
+      sending++;
+      most = Math.max(most, sending);
+      // The first part is the slowest: the ones after it finish first.
+      await new Promise((r) => setTimeout(r, partNumber === 1 ? 400 : 100));
+      try {
+        return await send();
+      } finally {
+        sending--;
+        finished.push(partNumber);
+      }
+    });
+    const key = "uploads/stream/parts-in-flight.bin";
+    const result = await streamToObject(client, bucket, key, stream, {
+      headers,
+      partSize: MIN_PART_SIZE,
+      verify: () => undefined,
+    });
+    expect(result.size).toBe(data.length);
+    expect(most).toBe(PARTS_IN_FLIGHT);
+    expect(finished.indexOf(1)).toBeGreaterThan(finished.indexOf(2));
     expect((await readAll(await h.client.getObject(bucket, key))).equals(data)).toBe(true);
   });
 
