@@ -6,7 +6,7 @@ import { Agent, request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HoldingProxy, startHoldingProxy } from "../helpers/holding-proxy";
 import { readAll } from "../helpers/minio";
-import { auth, file, type Harness, multipart, pendingUploads, startHarness } from "./support";
+import { auth, file, type Harness, multipart, pendingUploads, postMultipart, startHarness } from "./support";
 
 let h: Harness;
 let proxy: HoldingProxy;
@@ -45,13 +45,7 @@ describe("a commit whose answer was lost", () => {
     const held = proxy.holdNext((r) => r.method === "PUT" && r.path.endsWith("/lost-answer.txt"), {
       reachServer: true,
     });
-    const body = multipart([file("stored, answer lost", "lost-answer.txt")]);
-    const response = app.inject({
-      method: "POST",
-      url: "/v1/uploads",
-      headers: { ...auth, ...body.headers },
-      payload: body.payload,
-    });
+    const response = postMultipart(app, "/v1/uploads", [file("stored, answer lost", "lost-answer.txt")]);
     (await held).drop();
     const res = await response;
     expect(res.statusCode, res.body).toBe(201);
@@ -146,14 +140,10 @@ describe("MinIO holding a request without answering (below write quorum it does,
 
   it("an upload whose part MinIO never answers is answered 503 with Retry-After, and aborted", async () => {
     const held = proxy.holdNext((r) => r.method === "PUT" && r.query.get("partNumber") === "2");
-    const body = multipart([file(Buffer.alloc(12 * 1024 * 1024, 2), "held-part.bin", "application/octet-stream")]);
     const started = Date.now();
-    const res = await quick.inject({
-      method: "POST",
-      url: "/v1/uploads",
-      headers: { ...auth, ...body.headers },
-      payload: body.payload,
-    });
+    const res = await postMultipart(quick, "/v1/uploads", [
+      file(Buffer.alloc(12 * 1024 * 1024, 2), "held-part.bin", "application/octet-stream"),
+    ]);
     expect(res.statusCode, res.body).toBe(503);
     expect(res.headers["retry-after"]).toBe("5");
     expect(Date.now() - started).toBeLessThan(10_000);

@@ -15,6 +15,7 @@ import {
   MiB,
   multipart,
   pendingUploads,
+  postMultipart,
   startHarness,
   waitFor,
 } from "./support";
@@ -26,17 +27,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-const uploadBody = () => multipart([file("outage test")]);
-
-async function upload() {
-  const body = uploadBody();
-  return h.app.inject({
-    method: "POST",
-    url: "/v1/uploads",
-    headers: { ...auth, ...body.headers },
-    payload: body.payload,
-  });
-}
+const upload = () => postMultipart(h.app, "/v1/uploads", [file("outage test")]);
 
 describe("MinIO unreachable", () => {
   it("works before, 503 with Retry-After while MinIO is stopped, and recovers when it is back", async () => {
@@ -140,13 +131,9 @@ describe("MinIO unreachable", () => {
       const ready = await app.inject({ method: "GET", url: "/readyz" });
       return ready.statusCode === 200 ? true : undefined;
     });
-    const again = multipart([file(randomBytes(6 * MiB), "retry.bin", "application/octet-stream")]);
-    const retry = await app.inject({
-      method: "POST",
-      url: "/v1/uploads",
-      headers: { ...auth, ...again.headers },
-      payload: again.payload,
-    });
+    const retry = await postMultipart(app, "/v1/uploads", [
+      file(randomBytes(6 * MiB), "retry.bin", "application/octet-stream"),
+    ]);
     expect(retry.statusCode, retry.body).toBe(201);
   });
 

@@ -137,6 +137,17 @@ export function multipart(parts: Part[], boundary = BOUNDARY): { payload: Buffer
   return { payload: body, headers: { "content-type": contentType } };
 }
 
+/** POSTs `parts` as a multipart form to `url` of an app, with the test key unless `headers` say otherwise. */
+export function postMultipart(
+  app: Pick<FastifyInstance, "inject">,
+  url: string,
+  parts: Part[],
+  headers: Record<string, string> = auth,
+) {
+  const body = multipart(parts);
+  return app.inject({ method: "POST", url, headers: { ...headers, ...body.headers }, payload: body.payload });
+}
+
 export function file(data: string | Buffer, filename = "hello.txt", contentType = "text/plain"): Part {
   return { name: "file", filename, contentType, data };
 }

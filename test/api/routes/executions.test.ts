@@ -17,6 +17,7 @@ import {
   multipart,
   type Part,
   pendingUploadsUnder,
+  postMultipart,
   startHarness,
   waitFor,
 } from "../support";
@@ -42,15 +43,8 @@ const output = (name: string, data: string | Buffer, contentType = "text/plain")
   data,
 });
 
-async function save(app: FastifyInstance, id: string, parts: Part[], query = "") {
-  const body = multipart(parts);
-  return app.inject({
-    method: "POST",
-    url: `/v1/executions/${id}/artifacts${query}`,
-    headers: { ...auth, ...body.headers },
-    payload: body.payload,
-  });
-}
+const save = (app: FastifyInstance, id: string, parts: Part[], query = "") =>
+  postMultipart(app, `/v1/executions/${id}/artifacts${query}`, parts);
 
 describe("POST /v1/executions/{executionId}/artifacts", () => {
   it("stores result.json (indent 2) and each output file under executions/{id}/{attempt}/", async () => {

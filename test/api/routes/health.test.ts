@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricsServer } from "../../../api/metrics";
 import { READY_CACHE_MS, READY_TIMEOUT_MS, reusedFor } from "../../../api/routes/health";
 import { PROBE_TIMEOUT_SECONDS } from "../../../rules/api-settings";
-import { auth, file, type Harness, multipart, startHarness } from "../support";
+import { auth, file, type Harness, postMultipart, startHarness } from "../support";
 
 let h: Harness;
 
@@ -121,13 +121,7 @@ describe("GET /metrics", () => {
   });
 
   it("Prometheus text on its own listener, by route template and key name, never the key", async () => {
-    const body = multipart([file("count me")]);
-    await h.app.inject({
-      method: "POST",
-      url: "/v1/uploads",
-      headers: { ...auth, ...body.headers },
-      payload: body.payload,
-    });
+    await postMultipart(h.app, "/v1/uploads", [file("count me")]);
     await h.app.inject({ method: "GET", url: "/v1/executions/some-run/artifacts", headers: auth });
     const server = metricsServer(h.app.metrics.registry).listen(0, "127.0.0.1");
     await once(server, "listening");
@@ -254,13 +248,7 @@ describe("every error the server sends is in our shape, with its own code", () =
       [[field("a"), field("b"), field("c"), field("d"), field("e")], "TOO_MANY_FIELDS"],
       [[field("note", "x".repeat(1025)), file("x")], "FIELD_TOO_LARGE"],
     ] as const) {
-      const body = multipart([...parts]);
-      const res = await h.app.inject({
-        method: "POST",
-        url: "/v1/uploads",
-        headers: { ...auth, ...body.headers },
-        payload: body.payload,
-      });
+      const res = await postMultipart(h.app, "/v1/uploads", [...parts]);
       expect(res.statusCode, code).toBe(413);
       expect(res.json().error.code).toBe(code);
     }

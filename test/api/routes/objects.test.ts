@@ -1,6 +1,6 @@
 // GET /v1/objects/{bucket}/url: presigned downloads of existing objects, only in our two buckets.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_KEY, apiKeysJson, auth, file, type Harness, multipart, startHarness } from "../support";
+import { API_KEY, apiKeysJson, auth, file, type Harness, multipart, postMultipart, startHarness } from "../support";
 
 let h: Harness;
 let uploaded: { file_path: string; bucket: string };
@@ -8,13 +8,7 @@ let artifact: string;
 
 beforeAll(async () => {
   h = await startHarness();
-  const body = multipart([file("object bytes", "Résumé 2026.pdf", "application/pdf")]);
-  const res = await h.app.inject({
-    method: "POST",
-    url: "/v1/uploads",
-    headers: { ...auth, ...body.headers },
-    payload: body.payload,
-  });
+  const res = await postMultipart(h.app, "/v1/uploads", [file("object bytes", "Résumé 2026.pdf", "application/pdf")]);
   uploaded = res.json();
   const save = multipart([
     { name: "result", contentType: "application/json", data: "{}" },

@@ -14,8 +14,10 @@ import {
   MiB,
   multipart,
   OTHER_KEY,
+  type Part,
   pendingUploads,
   pendingUploadsUnder,
+  postMultipart,
   startHarness,
 } from "../support";
 
@@ -28,10 +30,8 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-async function upload(app: FastifyInstance, parts: Parameters<typeof multipart>[0], url = "/upload", headers = auth) {
-  const body = multipart(parts);
-  return app.inject({ method: "POST", url, headers: { ...headers, ...body.headers }, payload: body.payload });
-}
+const upload = (app: FastifyInstance, parts: Part[], url = "/upload", headers = auth) =>
+  postMultipart(app, url, parts, headers);
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
