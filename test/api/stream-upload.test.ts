@@ -42,6 +42,8 @@ function source(total: number, failAfter?: number): Readable {
 }
 
 const headers = { "Content-Type": "application/octet-stream" };
+/** Stage options that accept any size: what most tests here stream with. */
+const accepting = { headers, partSize: MIN_PART_SIZE, verify: () => undefined };
 const nothingLeft = async (key: string) => {
   expect(await listKeys(h.client, bucket, key)).toEqual([]);
   expect(await pendingUploads(h.client, bucket, key)).toEqual([]);
@@ -85,11 +87,7 @@ describe("streamToObject", () => {
   it("a failing source after parts were sent aborts the multipart upload", async () => {
     const key = "uploads/stream/failing.bin";
     await expect(
-      streamToObject(h.apiClient, bucket, key, source(3 * MIN_PART_SIZE, MIN_PART_SIZE + 128 * 1024), {
-        headers,
-        partSize: MIN_PART_SIZE,
-        verify: () => undefined,
-      }),
+      streamToObject(h.apiClient, bucket, key, source(3 * MIN_PART_SIZE, MIN_PART_SIZE + 128 * 1024), accepting),
     ).rejects.toThrow("source failed");
     await nothingLeft(key);
   });
@@ -138,11 +136,7 @@ describe("receiving while sending", () => {
       return send();
     });
     const key = "uploads/stream/overlap.bin";
-    const result = await streamToObject(client, bucket, key, stream, {
-      headers,
-      partSize: MIN_PART_SIZE,
-      verify: () => undefined,
-    });
+    const result = await streamToObject(client, bucket, key, stream, accepting);
     expect(result.size).toBe(data.length);
     expect(readWhileSending[0]).toBeGreaterThan(MIN_PART_SIZE + 64 * 1024);
     expect((await readAll(await h.client.getObject(bucket, key))).equals(data)).toBe(true);
@@ -167,11 +161,7 @@ describe("receiving while sending", () => {
       }
     });
     const key = "uploads/stream/parts-in-flight.bin";
-    const result = await streamToObject(client, bucket, key, stream, {
-      headers,
-      partSize: MIN_PART_SIZE,
-      verify: () => undefined,
-    });
+    const result = await streamToObject(client, bucket, key, stream, accepting);
     expect(result.size).toBe(data.length);
     expect(most).toBe(PARTS_IN_FLIGHT);
     expect(finished.indexOf(1)).toBeGreaterThan(finished.indexOf(2));
@@ -184,11 +174,7 @@ describe("receiving while sending", () => {
     try {
       const client = dataClient(new URL(proxy.url), h.config.minio);
       const key = "uploads/stream/corrupted.bin";
-      const upload = streamToObject(client, bucket, key, source(12 * MiB), {
-        headers,
-        partSize: MIN_PART_SIZE,
-        verify() {},
-      });
+      const upload = streamToObject(client, bucket, key, source(12 * MiB), accepting);
       await expect(upload).rejects.toMatchObject({ code: "XAmzContentChecksumMismatch" });
       expect(proxy.corrupted).toBe(true);
       await nothingLeft(key);
@@ -205,9 +191,7 @@ describe("receiving while sending", () => {
       return send();
     });
     const key = "uploads/stream/refused-part.bin";
-    await expect(
-      streamToObject(client, bucket, key, stream, { headers, partSize: MIN_PART_SIZE, verify: () => undefined }),
-    ).rejects.toThrow("part refused");
+    await expect(streamToObject(client, bucket, key, stream, accepting)).rejects.toThrow("part refused");
     expect(read()).toBeLessThan(data.length);
     await nothingLeft(key);
   });
@@ -221,21 +205,15 @@ describe("the buffer budget", () => {
     let smallDone = false;
     const results = Promise.all(
       files.map((data, i) =>
-        streamToObject(h.apiClient, bucket, `uploads/stream/budget-${i}.bin`, Readable.from([data]), {
-          headers,
-          partSize: MIN_PART_SIZE,
-          verify: () => undefined,
-        }),
+        streamToObject(h.apiClient, bucket, `uploads/stream/budget-${i}.bin`, Readable.from([data]), accepting),
       ),
     );
     // A small file needs no part buffer: it does not wait behind the large ones.
-    await streamToObject(h.apiClient, bucket, "uploads/stream/budget-small.bin", source(64 * 1024), {
-      headers,
-      partSize: MIN_PART_SIZE,
-      verify: () => undefined,
-    }).then(() => {
-      smallDone = true;
-    });
+    await streamToObject(h.apiClient, bucket, "uploads/stream/budget-small.bin", source(64 * 1024), accepting).then(
+      () => {
+        smallDone = true;
+      },
+    );
     const stored = await results;
     expect(smallDone).toBe(true);
     expect(pool.allocated).toBeLessThanOrEqual(pool.budget);
